@@ -1,0 +1,102 @@
+# hostd: the only build entry point.
+#   make deps    install the Debian packages the build and tests need (idempotent)
+#   make         build build/bin/hostd
+#   make run     deps + build + start hostd on 127.0.0.1:8788 with state in ./var
+#   make test    deps + build + every test suite (unit, ASan/UBSan, fuzz, integration)
+
+CC       ?= cc
+BUILD    := build
+PKGS     := libmicrohttpd openssl sqlite3
+CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+               -Wno-unused-parameter -fno-strict-aliasing -D_GNU_SOURCE -I.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LIBS      = $(PKG_LIBS) -lpthread -lm
+
+# Every module in lib/ and hostd/ except main.c goes into one static library
+# that the daemon, the unit tests and the fuzzers all link.
+SRCS     := $(filter-out hostd/main.c,$(wildcard lib/*.c hostd/*.c))
+OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o)
+SAN_OBJS := $(SRCS:%.c=$(BUILD)/san/%.o)
+HDRS     := $(wildcard lib/*.h hostd/*.h)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+SAN_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests-san/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 30
+
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+.PHONY: all deps run test unit unit-san fuzz integration bench bench-api clean
+all: $(BUILD)/bin/hostd
+
+deps:
+	@bash scripts/deps.sh
+
+$(BUILD)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/san/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -O1 $(SAN_FLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/libhostd.a: $(OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libhostd-san.a: $(SAN_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bin/hostd: $(BUILD)/obj/hostd/main.o $(BUILD)/libhostd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhostd.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libhostd.a $(LIBS) -lcmocka
+
+$(BUILD)/tests-san/%: tests/unit/%.c $(BUILD)/libhostd-san.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -O1 $(SAN_FLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libhostd-san.a $(LIBS) -lcmocka
+
+# libFuzzer needs clang; the fuzzed modules are rebuilt with coverage.
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	clang $(CFLAGS_BASE) -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
+	  -o $@ $< $(SRCS) $(LIBS)
+
+unit: $(UNIT_BINS)
+	@bash tests/run-unit.sh $(BUILD)/tests $(UNIT_BINS)
+
+unit-san: $(SAN_BINS)
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  bash tests/run-unit.sh $(BUILD)/tests-san $(SAN_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@bash tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+integration: $(BUILD)/bin/hostd
+	cd tests/integration && /usr/bin/python3 -m pytest -q -p no:cacheprovider .
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) unit-san
+	$(MAKE) fuzz
+	$(MAKE) integration
+
+run: deps
+	$(MAKE) all
+	bash scripts/run.sh
+
+bench: bench-api
+bench-api: deps
+	$(MAKE) all
+	bash bench/api/run.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,129 @@
+#include "hostd/xml.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "lib/util.h"
+
+void xml_init(struct xml *x)
+{
+	memset(x, 0, sizeof(*x));
+}
+
+void xml_free(struct xml *x)
+{
+	buf_free(&x->out);
+}
+
+void xml_escape(struct buf *b, const char *s, size_t n)
+{
+	size_t start = 0;
+
+	buf_reserve(b, n);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *rep = NULL;
+
+		switch (c) {
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '&': rep = "&amp;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\'': rep = "&apos;"; break;
+		case '\r': rep = "&#xD;"; break; /* keep CR through XML's EOL normalisation */
+		default:
+			if (c < 0x20 && c != '\t' && c != '\n')
+				rep = "&#xFFFD;";
+		}
+		if (rep) {
+			buf_add(b, s + start, i - start);
+			buf_adds(b, rep);
+			start = i + 1;
+		}
+	}
+	buf_add(b, s + start, n - start);
+}
+
+void xml_begin_doc(struct xml *x, const char *root, const char *xmlns)
+{
+	buf_adds(&x->out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<");
+	buf_adds(&x->out, root);
+	if (xmlns) {
+		buf_adds(&x->out, " xmlns=\"");
+		xml_escape(&x->out, xmlns, strlen(xmlns));
+		buf_addc(&x->out, '"');
+	}
+	buf_addc(&x->out, '>');
+	x->stack[x->depth++] = root;
+}
+
+void xml_open(struct xml *x, const char *name)
+{
+	if (x->depth >= (int)ARRAY_SIZE(x->stack))
+		abort(); /* a handler bug, never input-driven */
+	buf_addc(&x->out, '<');
+	buf_adds(&x->out, name);
+	buf_addc(&x->out, '>');
+	x->stack[x->depth++] = name;
+}
+
+void xml_close(struct xml *x)
+{
+	if (x->depth <= 0) {
+		x->depth = -1;
+		return;
+	}
+	x->depth--;
+	buf_adds(&x->out, "</");
+	buf_adds(&x->out, x->stack[x->depth]);
+	buf_addc(&x->out, '>');
+}
+
+void xml_textn(struct xml *x, const char *name, const char *text, size_t n)
+{
+	buf_addc(&x->out, '<');
+	buf_adds(&x->out, name);
+	buf_addc(&x->out, '>');
+	xml_escape(&x->out, text, n);
+	buf_adds(&x->out, "</");
+	buf_adds(&x->out, name);
+	buf_addc(&x->out, '>');
+}
+
+void xml_text(struct xml *x, const char *name, const char *text)
+{
+	xml_textn(x, name, text ? text : "", text ? strlen(text) : 0);
+}
+
+void xml_int(struct xml *x, const char *name, int64_t v)
+{
+	buf_printf(&x->out, "<%s>%" PRId64 "</%s>", name, v, name);
+}
+
+void xml_double(struct xml *x, const char *name, double v)
+{
+	buf_printf(&x->out, "<%s>%.15g</%s>", name, v, name);
+}
+
+void xml_bool(struct xml *x, const char *name, bool v)
+{
+	buf_printf(&x->out, "<%s>%s</%s>", name, v ? "true" : "false", name);
+}
+
+void xml_time(struct xml *x, const char *name, int64_t ms)
+{
+	char ts[25];
+
+	iso8601_ms(ms, ts);
+	xml_text(x, name, ts);
+}
+
+int xml_finish(struct xml *x)
+{
+	if (x->depth < 0)
+		return -EPROTO;
+	while (x->depth > 0)
+		xml_close(x);
+	return 0;
+}

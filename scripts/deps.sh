@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian package the build, the tests and the benchmarks need.
+# Idempotent: asks apt only for what dpkg does not already report installed.
+set -euo pipefail
+
+PKGS=(
+  build-essential pkg-config clang libclang-rt-dev
+  libmicrohttpd-dev libssl-dev libsqlite3-dev sqlite3 libcmocka-dev
+  python3 python3-pytest python3-boto3 python3-botocore awscli
+  openssl openssh-client curl
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: missing packages (${missing[*]}); run as root" >&2
+  exit 1
+fi
+
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# A stale package list makes installs fail on a fresh machine; refresh once.
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
