@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/util.h"
@@ -45,17 +47,19 @@ void xml_escape(struct buf *b, const char *s, size_t n)
 	buf_add(b, s + start, n - start);
 }
 
-void xml_begin_doc(struct xml *x, const char *root, const char *xmlns)
+void xml_begin_doc(struct xml *x, const char *root, const char *suffix, const char *xmlns)
 {
+	if (snprintf(x->root, sizeof(x->root), "%s%s", root, suffix ? suffix : "") >= (int)sizeof(x->root))
+		abort(); /* names come from the action table, never from input */
 	buf_adds(&x->out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<");
-	buf_adds(&x->out, root);
+	buf_adds(&x->out, x->root);
 	if (xmlns) {
 		buf_adds(&x->out, " xmlns=\"");
 		xml_escape(&x->out, xmlns, strlen(xmlns));
 		buf_addc(&x->out, '"');
 	}
 	buf_addc(&x->out, '>');
-	x->stack[x->depth++] = root;
+	x->stack[x->depth++] = x->root;
 }
 
 void xml_open(struct xml *x, const char *name)

@@ -11,12 +11,14 @@ struct xml {
 	struct buf out;
 	int depth;
 	const char *stack[32];
+	char root[128];
 };
 
 void xml_init(struct xml *x);
 void xml_free(struct xml *x);
-/* <?xml ...?> and the root element <Name xmlns="..."> */
-void xml_begin_doc(struct xml *x, const char *root, const char *xmlns);
+/* <?xml ...?> and the root element <{root}{suffix} xmlns="...">; the name
+ * is copied, so callers may pass temporaries. */
+void xml_begin_doc(struct xml *x, const char *root, const char *suffix, const char *xmlns);
 void xml_open(struct xml *x, const char *name);
 void xml_close(struct xml *x);
 /* <name>escaped text</name> */

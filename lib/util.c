@@ -243,10 +243,14 @@ int64_t now_ms(void)
 void iso8601_ms(int64_t ms, char out[25])
 {
 	time_t secs = (time_t)(ms / 1000);
+	char date[20];
 	struct tm tm;
 
+	if (ms < 0)
+		secs = 0, ms = 0;
 	gmtime_r(&secs, &tm);
-	snprintf(out, 25, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-		 (tm.tm_year + 1900) % 10000, tm.tm_mon + 1, tm.tm_mday,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	/* strftime is bounded by construction; the millis are 3 digits. */
+	if (strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) != 19)
+		memcpy(date, "1970-01-01T00:00:00", 20);
+	snprintf(out, 25, "%.19s.%03uZ", date, (unsigned)(ms % 1000));
 }

@@ -1,0 +1,263 @@
+#include "hostd/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/buf.h"
+#include "lib/util.h"
+
+void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->region, sizeof(cfg->region), "us-east-1");
+	snprintf(cfg->listen, sizeof(cfg->listen), "127.0.0.1:8788");
+	cfg->max_body_bytes = 1 << 20;
+	/* EC2's published defaults for the non-mutating and mutating buckets. */
+	cfg->describe_burst = 100;
+	cfg->describe_rate = 20;
+	cfg->mutate_burst = 200;
+	cfg->mutate_rate = 5;
+	cfg->max_instances = 20;
+}
+
+void config_free(struct config *cfg)
+{
+	free(cfg->accounts);
+	cfg->accounts = NULL;
+	cfg->naccounts = 0;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int set_str(char *dst, size_t len, const char *v)
+{
+	int n = snprintf(dst, len, "%s", v);
+
+	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+}
+
+static int set_num(double *dst, const char *v, double min)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno || end == v || *end || !(d >= min) || d > 1e9)
+		return -EINVAL;
+	*dst = d;
+	return 0;
+}
+
+static int digits_only(const char *s, size_t n)
+{
+	if (strlen(s) != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+static int host_key(struct config *cfg, const char *k, const char *v)
+{
+	double d;
+	int r;
+
+	if (!strcmp(k, "region"))
+		return set_str(cfg->region, sizeof(cfg->region), v);
+	if (!strcmp(k, "availability_zone"))
+		return set_str(cfg->availability_zone, sizeof(cfg->availability_zone), v);
+	if (!strcmp(k, "listen"))
+		return set_str(cfg->listen, sizeof(cfg->listen), v);
+	if (!strcmp(k, "max_body_bytes")) {
+		r = set_num(&d, v, 1024);
+		if (r == 0)
+			cfg->max_body_bytes = (size_t)d;
+		return r;
+	}
+	if (!strcmp(k, "max_instances")) {
+		r = set_num(&d, v, 0);
+		if (r == 0)
+			cfg->max_instances = (int)d;
+		return r;
+	}
+	return -ENOENT;
+}
+
+static int throttle_key(struct config *cfg, const char *k, const char *v)
+{
+	if (!strcmp(k, "describe_rate"))
+		return set_num(&cfg->describe_rate, v, 0.001);
+	if (!strcmp(k, "describe_burst"))
+		return set_num(&cfg->describe_burst, v, 1);
+	if (!strcmp(k, "mutate_rate"))
+		return set_num(&cfg->mutate_rate, v, 0.001);
+	if (!strcmp(k, "mutate_burst"))
+		return set_num(&cfg->mutate_burst, v, 1);
+	return -ENOENT;
+}
+
+static int account_key(struct config_account *a, const char *k, const char *v)
+{
+	if (!strcmp(k, "access_key"))
+		return set_str(a->access_key, sizeof(a->access_key), v);
+	if (!strcmp(k, "secret_key"))
+		return set_str(a->secret_key, sizeof(a->secret_key), v);
+	return -ENOENT;
+}
+
+static void fail(char *err, size_t errlen, int line, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "line %d: %s", line, msg);
+}
+
+int config_parse(struct config *cfg, const char *text, char *err, size_t errlen)
+{
+	enum { S_NONE, S_HOST, S_THROTTLE, S_ACCOUNT } sect = S_NONE;
+	char *copy = xstrdup(text), *save = NULL, *line;
+	int lineno = 0, r = 0;
+
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *s = trim(line), *eq, *k, *v;
+
+		lineno++;
+		if (!*s || *s == '#' || *s == ';')
+			continue;
+		if (*s == '[') {
+			char *end = strchr(s, ']');
+
+			if (!end || end[1]) {
+				fail(err, errlen, lineno, "bad section header");
+				r = -EINVAL;
+				goto out;
+			}
+			*end = '\0';
+			s = trim(s + 1);
+			if (!strcmp(s, "host")) {
+				sect = S_HOST;
+			} else if (!strcmp(s, "throttle")) {
+				sect = S_THROTTLE;
+			} else if (!strncmp(s, "account", 7) && isspace((unsigned char)s[7])) {
+				const char *id = trim(s + 7);
+				struct config_account *a;
+
+				if (!digits_only(id, 12)) {
+					fail(err, errlen, lineno, "account id must be 12 digits");
+					r = -EINVAL;
+					goto out;
+				}
+				for (size_t i = 0; i < cfg->naccounts; i++)
+					if (!strcmp(cfg->accounts[i].id, id)) {
+						fail(err, errlen, lineno, "account %s defined twice", id);
+						r = -EINVAL;
+						goto out;
+					}
+				cfg->accounts = realloc(cfg->accounts, (cfg->naccounts + 1) * sizeof(*a));
+				if (!cfg->accounts)
+					abort();
+				a = &cfg->accounts[cfg->naccounts++];
+				memset(a, 0, sizeof(*a));
+				memcpy(a->id, id, 13);
+				sect = S_ACCOUNT;
+			} else {
+				fail(err, errlen, lineno, "unknown section [%s]", s);
+				r = -EINVAL;
+				goto out;
+			}
+			continue;
+		}
+		eq = strchr(s, '=');
+		if (!eq) {
+			fail(err, errlen, lineno, "expected key = value");
+			r = -EINVAL;
+			goto out;
+		}
+		*eq = '\0';
+		k = trim(s);
+		v = trim(eq + 1);
+		switch (sect) {
+		case S_HOST: r = host_key(cfg, k, v); break;
+		case S_THROTTLE: r = throttle_key(cfg, k, v); break;
+		case S_ACCOUNT: r = account_key(&cfg->accounts[cfg->naccounts - 1], k, v); break;
+		default: r = -ENOENT; break;
+		}
+		if (r == -ENOENT) {
+			fail(err, errlen, lineno, "unknown key '%s' here", k);
+			r = -EINVAL;
+			goto out;
+		}
+		if (r < 0) {
+			fail(err, errlen, lineno, "bad value for '%s'", k);
+			r = -EINVAL;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < cfg->naccounts; i++) {
+		const struct config_account *a = &cfg->accounts[i];
+
+		if (strlen(a->access_key) < 16 || strlen(a->secret_key) < 16) {
+			snprintf(err, errlen, "account %s needs access_key and secret_key (16+ chars)", a->id);
+			r = -EINVAL;
+			goto out;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(cfg->accounts[j].access_key, a->access_key)) {
+				snprintf(err, errlen, "access key of account %s is also account %s's", a->id,
+					 cfg->accounts[j].id);
+				r = -EINVAL;
+				goto out;
+			}
+	}
+out:
+	if (r == 0 && !cfg->availability_zone[0]) {
+		if (snprintf(cfg->availability_zone, sizeof(cfg->availability_zone), "%sa",
+			     cfg->region) >= (int)sizeof(cfg->availability_zone))
+			r = -ENAMETOOLONG;
+	}
+	free(copy);
+	return r;
+}
+
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct buf b = BUF_INIT;
+	char chunk[4096];
+	FILE *f;
+	size_t n;
+	int r;
+
+	f = fopen(path, "re");
+	if (!f) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	buf_add(&b, "", 0);
+	r = config_parse(cfg, b.data, err, errlen);
+	buf_free(&b);
+	return r;
+}

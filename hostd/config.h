@@ -1,0 +1,34 @@
+/* hostd's INI configuration: [host], [throttle] and [account NNNNNNNNNNNN]
+ * sections. Unknown sections or keys are errors, so a typo never silently
+ * falls back to a default. */
+#pragma once
+#include <stddef.h>
+
+struct config_account {
+	char id[13];
+	char access_key[129];
+	char secret_key[129];
+};
+
+struct config {
+	char region[64];
+	char availability_zone[72];
+	char listen[128];            /* ADDR:PORT */
+	size_t max_body_bytes;       /* request bodies larger than this are refused */
+	/* Per-account token buckets (EC2 throttles describe and mutating calls
+	 * separately): burst is the bucket size, rate the refill per second. */
+	double describe_rate, describe_burst;
+	double mutate_rate, mutate_burst;
+	int max_instances;           /* DescribeAccountAttributes max-instances */
+	struct config_account *accounts;
+	size_t naccounts;
+};
+
+/* Fills cfg with defaults. */
+void config_defaults(struct config *cfg);
+/* Reads path over the defaults. Returns 0 or -errno; err gets a message
+ * with the line number on parse errors. */
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
+/* Same, from a string (tests, fuzzing). */
+int config_parse(struct config *cfg, const char *text, char *err, size_t errlen);
+void config_free(struct config *cfg);

@@ -1,0 +1,36 @@
+#include "hostd/resources.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "hostd/store.h"
+#include "lib/ids.h"
+#include "lib/util.h"
+
+static const struct rkind kinds[] = {
+	{ "key", "key-pair", "SELECT 1 FROM key_pairs WHERE id = ?1 AND account_id = ?2",
+	  "InvalidKeyPair.NotFound", "key pair" },
+};
+
+const struct rkind *resource_kind(const char *id)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (id_valid(kinds[i].prefix, id))
+			return &kinds[i];
+	return NULL;
+}
+
+int resource_exists(struct store *s, const struct rkind *k, const char *account, const char *id)
+{
+	sqlite3_stmt *st = store_stmt(s, k->exists_sql);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, account, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
