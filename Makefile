@@ -55,6 +55,12 @@ $(BUILD)/bin/hostd: $(BUILD)/obj/hostd/main.o $(BUILD)/libhostd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
+# The daemon itself under ASan/UBSan: the integration suite runs against it,
+# so every bad request the tests send is also a memory-safety check.
+$(BUILD)/bin/hostd-san: $(BUILD)/san/hostd/main.o $(BUILD)/libhostd-san.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhostd.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libhostd.a $(LIBS) -lcmocka
@@ -79,8 +85,11 @@ unit-san: $(SAN_BINS)
 fuzz: $(FUZZ_BINS)
 	@bash tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
-integration: $(BUILD)/bin/hostd
-	cd tests/integration && /usr/bin/python3 -m pytest -q -p no:cacheprovider .
+# Debian's python3 (not a pyenv one first on PATH): its pytest and boto3
+# come from `make deps`.
+integration: $(BUILD)/bin/hostd-san
+	cd tests/integration && HOSTD_BIN=$(CURDIR)/$(BUILD)/bin/hostd-san \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider .
 
 test: deps
 	$(MAKE) all

@@ -449,14 +449,12 @@ static int set_amz_date(const char *s, size_t n, struct sigv4_auth *a, struct si
 {
 	int64_t t;
 
-	if (n != 16)
-		goto bad;
-	memcpy(a->amz_date, s, 16);
-	a->amz_date[16] = '\0';
-	if (amz_date_parse(a->amz_date, &t))
-		goto bad;
-	return 0;
-bad:
+	if (n == 16) {
+		memcpy(a->amz_date, s, 16);
+		a->amz_date[16] = '\0';
+		if (!amz_date_parse(a->amz_date, &t))
+			return 0;
+	}
 	a->amz_date[0] = '\0';
 	return INCOMPLETE(err, "X-Amz-Date must be in the ISO 8601 basic format YYYYMMDDTHHMMSSZ.");
 }

@@ -19,7 +19,7 @@ import pytest
 from ec2_validator import attach_to_boto3_client
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-HOSTD = os.path.join(ROOT, "build", "bin", "hostd")
+HOSTD = os.environ.get("HOSTD_BIN") or os.path.join(ROOT, "build", "bin", "hostd")
 
 ACCOUNT_A = ("111111111111", "AKIAAAAAAAAAAAAAAAAA", "secretA" + "a" * 33)
 ACCOUNT_B = ("222222222222", "AKIABBBBBBBBBBBBBBBB", "secretB" + "b" * 33)
