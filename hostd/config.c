@@ -121,7 +121,7 @@ static int account_key(struct config_account *a, const char *k, const char *v)
 	return -ENOENT;
 }
 
-static void fail(char *err, size_t errlen, int line, const char *fmt, ...)
+static __attribute__((format(printf, 4, 5))) void fail(char *err, size_t errlen, int line, const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;

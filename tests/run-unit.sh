@@ -6,5 +6,5 @@ pass=0; fail=0; failed=()
 for t in "$@"; do
   if "$t"; then pass=$((pass+1)); else fail=$((fail+1)); failed+=("$t"); fi
 done
-echo "unit ($dir): $pass passed, $fail failed"
+echo "$(basename "$dir"): $pass passed, $fail failed"
 [ "$fail" -eq 0 ] || { printf 'failed: %s\n' "${failed[@]}"; exit 1; }
