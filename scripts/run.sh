@@ -24,7 +24,7 @@ hostd is up on http://$listen (state: $state)
 credentials (also in $state/credentials):
 $(grep -E 'aws_(access|secret)' "$state/credentials" | sed 's/^/  /')
 try:
-  AWS_SHARED_CREDENTIALS_FILE=$state/credentials aws --endpoint-url http://$listen ec2 describe-regions
+  AWS_SHARED_CREDENTIALS_FILE=$state/credentials AWS_DEFAULT_REGION=us-east-1 aws --endpoint-url http://$listen ec2 describe-regions
 Ctrl-C stops it.
 
 MSG

@@ -79,6 +79,7 @@ class Server:
         self.logf = open(log_path, "wb")
         self.proc = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT, env=env,
                                      stdin=subprocess.DEVNULL)
+        self.pidfile = pidfile
         if pidfile:
             with open(pidfile, "w") as f:
                 f.write("%d\n" % self.proc.pid)
@@ -102,6 +103,8 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.logf.close()
+        if self.pidfile and os.path.exists(self.pidfile):
+            os.unlink(self.pidfile)  # reaped: run.sh's trap must not kill a reused pid
 
 
 def start_hostd(hostd, work):
