@@ -104,7 +104,7 @@ int api_bool(struct api_req *r, const char *name, bool def, bool *out)
 	return 0;
 }
 
-int api_list(struct api_req *r, const char *prefix, const char ***vals, size_t *n)
+static int list_values(struct api_req *r, const char *prefix, bool allow_empty, const char ***vals, size_t *n)
 {
 	unsigned *idx = NULL;
 	const char **out = NULL;
@@ -123,7 +123,7 @@ int api_list(struct api_req *r, const char *prefix, const char ***vals, size_t *
 		v = query_get(r->q, name);
 		if (!v)
 			continue; /* "Prefix.N.Sub": not this list's shape; the pattern check reports it */
-		if (!*v) {
+		if (!*v && !allow_empty) {
 			ret = api_err_value(r, name, v, "Value must not be empty.");
 			goto out;
 		}
@@ -138,6 +138,11 @@ out:
 	*vals = out;
 	*n = k;
 	return 0;
+}
+
+int api_list(struct api_req *r, const char *prefix, const char ***vals, size_t *n)
+{
+	return list_values(r, prefix, false, vals, n);
 }
 
 int api_filters(struct api_req *r, const char *const *allowed, bool allow_tags, struct filter_set *fs)
@@ -168,7 +173,8 @@ int api_filters(struct api_req *r, const char *const *allowed, bool allow_tags, 
 			ret = api_err(r, 400, "InvalidParameterValue", "The filter '%.128s' is invalid", name);
 			goto out;
 		}
-		ret = api_list(r, prefix, &vals, &nv);
+		/* An empty filter value is meaningful: it matches empty tag values. */
+		ret = list_values(r, prefix, true, &vals, &nv);
 		if (ret < 0)
 			goto out;
 		if (nv == 0) {

@@ -49,6 +49,8 @@ def test_filters_wildcards(ec2, keys):
     assert vals([{"Name": "value", "Values": ["WEB-*"]}]) == []  # case-sensitive
     assert vals([{"Name": "resource-type", "Values": ["key-pair"]}, {"Name": "value", "Values": ["*2"]}]) == ["web-02"]
     assert vals([{"Name": "tag:Name", "Values": ["db*"]}]) == ["db*1"]
+    ec2.create_tags(Resources=[keys[2]], Tags=[{"Key": "Empty", "Value": ""}])
+    assert vals([{"Name": "value", "Values": [""]}]) == [""]
 
 
 def test_pagination(ec2, keys):
