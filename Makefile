@@ -29,7 +29,7 @@ FUZZ_SECONDS ?= 30
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps run test unit unit-san fuzz integration bench bench-api clean
+.PHONY: all deps run test lint unit unit-san fuzz integration bench bench-api clean
 all: $(BUILD)/bin/hostd
 
 deps:
@@ -91,8 +91,13 @@ integration: $(BUILD)/bin/hostd-san
 	cd tests/integration && HOSTD_BIN=$(CURDIR)/$(BUILD)/bin/hostd-san \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider .
 
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --inline-suppr -I. --std=c11 -D_GNU_SOURCE hostd lib
+
 test: deps
 	$(MAKE) all
+	$(MAKE) lint
 	$(MAKE) unit
 	$(MAKE) unit-san
 	$(MAKE) fuzz

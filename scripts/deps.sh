@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(
-  build-essential pkg-config clang libclang-rt-dev
+  build-essential pkg-config clang libclang-rt-dev cppcheck
   libmicrohttpd-dev libssl-dev libsqlite3-dev sqlite3 libcmocka-dev
   python3 python3-pytest python3-boto3 python3-botocore awscli
   openssl openssh-client curl
