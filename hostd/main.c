@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "hostd/accounts.h"
+#include "hostd/api.h"
 #include "hostd/config.h"
 #include "hostd/hostd.h"
 #include "hostd/http.h"
@@ -20,7 +21,21 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: hostd --state-dir DIR [--listen ADDR:PORT] [--config FILE] [--debug]\n");
+	fprintf(f, "usage: hostd --state-dir DIR [--listen ADDR:PORT] [--config FILE] [--debug]\n"
+		   "       hostd --list-actions\n");
+}
+
+/* The supported-actions list, generated from the action table. */
+static void list_actions(void)
+{
+	for (size_t i = 0; i < api_nactions; i++) {
+		const struct api_action *a = &api_actions[i];
+
+		printf("%s\t%s\t", a->name, a->mutating ? "mutating" : "describe");
+		for (size_t p = 0; a->params[p].pattern; p++)
+			printf("%s%s", p ? " " : "", a->params[p].pattern);
+		printf("\n");
+	}
 }
 
 int main(int argc, char **argv)
@@ -31,6 +46,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "list-actions", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *state_dir = NULL, *listen = NULL, *config_path = NULL;
@@ -50,6 +66,7 @@ int main(int argc, char **argv)
 		case 'c': config_path = optarg; break;
 		case 'd': log_set_level(LOG_DEBUG); break;
 		case 'h': usage(stdout); return 0;
+		case 'A': list_actions(); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
