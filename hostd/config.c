@@ -135,10 +135,11 @@ static __attribute__((format(printf, 4, 5))) void fail(char *err, size_t errlen,
 int config_parse(struct config *cfg, const char *text, char *err, size_t errlen)
 {
 	enum { S_NONE, S_HOST, S_THROTTLE, S_ACCOUNT } sect = S_NONE;
-	char *copy = xstrdup(text), *save = NULL, *line;
+	char *copy = xstrdup(text), *save = copy, *line;
 	int lineno = 0, r = 0;
 
-	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	/* strsep, not strtok: empty lines must count for the line numbers. */
+	while ((line = strsep(&save, "\n"))) {
 		char *s = trim(line), *eq, *k, *v;
 
 		lineno++;

@@ -90,7 +90,10 @@ bool wildcard_match(const char *p, const char *s)
 				continue;
 			}
 		} else if (*p == '?') {
+			/* One character: a whole UTF-8 sequence, not one byte. */
 			p++, s++;
+			while (((unsigned char)*s & 0xc0) == 0x80)
+				s++;
 			continue;
 		} else if (*p == '*') {
 			star_p = ++p;

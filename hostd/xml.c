@@ -26,6 +26,7 @@ void xml_escape(struct buf *b, const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		const char *rep = NULL;
+		size_t skip = 0;
 
 		switch (c) {
 		case '<': rep = "&lt;"; break;
@@ -37,10 +38,15 @@ void xml_escape(struct buf *b, const char *s, size_t n)
 		default:
 			if (c < 0x20 && c != '\t' && c != '\n')
 				rep = "&#xFFFD;";
+			/* U+FFFE and U+FFFF (EF BF BE/BF) are not XML characters either. */
+			else if (c == 0xef && i + 2 < n && (unsigned char)s[i + 1] == 0xbf &&
+				 ((unsigned char)s[i + 2] & 0xfe) == 0xbe)
+				rep = "&#xFFFD;", skip = 2;
 		}
 		if (rep) {
 			buf_add(b, s + start, i - start);
 			buf_adds(b, rep);
+			i += skip;
 			start = i + 1;
 		}
 	}
@@ -64,6 +70,8 @@ void xml_begin_doc(struct xml *x, const char *root, const char *suffix, const ch
 
 void xml_open(struct xml *x, const char *name)
 {
+	if (x->depth < 0)
+		return; /* already closed too often: keep it negative for xml_finish */
 	if (x->depth >= (int)ARRAY_SIZE(x->stack))
 		abort(); /* a handler bug, never input-driven */
 	buf_addc(&x->out, '<');

@@ -33,6 +33,6 @@ void xml_time(struct xml *x, const char *name, int64_t ms);
 int xml_finish(struct xml *x);
 
 /* Appends s escaped for XML text and attribute values. Characters XML 1.0
- * cannot carry (C0 controls other than TAB/LF/CR) become &#xFFFD; so a
- * response always parses. */
+ * cannot carry (C0 controls other than TAB/LF/CR, U+FFFE, U+FFFF) become
+ * &#xFFFD; so a response always parses. */
 void xml_escape(struct buf *b, const char *s, size_t n);

@@ -34,7 +34,8 @@ int random_bytes(void *buf, size_t n);
 /* Constant-time comparison of two equal-length byte strings. */
 bool ct_equal(const void *a, const void *b, size_t n);
 
-/* true when s is valid UTF-8 (no overlongs, no surrogates, no NUL). */
+/* true when s is valid UTF-8 (no overlongs, no surrogates, no NUL) and
+ * free of U+FFFE/U+FFFF, which XML responses could not carry back. */
 bool utf8_valid(const char *s, size_t n);
 /* Number of code points of valid UTF-8. */
 size_t utf8_len(const char *s, size_t n);
