@@ -8,6 +8,7 @@ PKGS=(
   libmicrohttpd-dev libssl-dev libsqlite3-dev sqlite3 libcmocka-dev
   python3 python3-pytest python3-boto3 python3-botocore awscli
   openssl openssh-client curl
+  wrk
 )
 
 missing=()

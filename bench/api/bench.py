@@ -8,6 +8,12 @@ us-east-1) replayed by wrk (bench/api/replay.lua); hostd verifies the
 signature, moto ignores it. The servers are loaded one at a time, alternating
 order each round; per-cell figures are the median over the rounds.
 
+Two phases per round: throughput with --connections (default 4) concurrent
+connections, which saturates either server (req/s is reported from this
+phase); latency with --latency-connections (default 1), so that p50/p99 are
+the time one request takes rather than the depth of a queue wrk itself builds
+in front of a single-threaded server. Both phases' percentiles are recorded.
+
 Exits 1 when something is broken (a server fails to start, wrong data,
 non-2xx responses, socket errors); missing a goal is reported, not fatal.
 """
@@ -243,10 +249,43 @@ def verify_timed_request(srv, action, nkeys, ntags):
     return len(data)
 
 
-def run_wrk(wrk, srv, action, work, args, duration):
+def cpu_stall_us():
+    """Microseconds some runnable task has waited for a CPU (PSI), or None."""
+    try:
+        with open("/proc/pressure/cpu") as f:
+            return int(re.search(r"^some .*total=(\d+)", f.read(), re.M).group(1))
+    except (OSError, AttributeError):
+        return None
+
+
+def run_wrk_checked(wrk, srv, action, work, args, duration, connections):
+    """run_wrk, repeated (up to --retries times) while other load on the box
+    made tasks wait for a CPU more than --noise-pct of the run; keeps the
+    least disturbed attempt."""
+    best = None
+    for attempt in range(args.retries + 1):
+        t0, s0 = time.monotonic(), cpu_stall_us()
+        r = run_wrk(wrk, srv, action, work, args, duration, connections)
+        s1 = cpu_stall_us()
+        r["cpu_stall_pct"] = None if s0 is None or s1 is None else \
+            round(100.0 * (s1 - s0) / ((time.monotonic() - t0) * 1e6), 2)
+        r["attempt"] = attempt + 1
+        if best is None or (r["cpu_stall_pct"] or 0) < (best["cpu_stall_pct"] or 0):
+            best = r
+        if r["cpu_stall_pct"] is None or r["cpu_stall_pct"] <= args.noise_pct:
+            break
+        log("  %s %s c%d: CPU contention %.1f%% > %.1f%%, %s"
+            % (srv.name, action, connections, r["cpu_stall_pct"], args.noise_pct,
+               "repeating" if attempt < args.retries else "keeping the least disturbed attempt"))
+        if attempt < args.retries:
+            time.sleep(3 * (attempt + 1))  # let a burst of other work pass
+    return best
+
+
+def run_wrk(wrk, srv, action, work, args, duration, connections):
     reqfile = os.path.join(work, "%s-%s.req" % (srv.name, action))
     write_reqfile(reqfile, *signed_request(srv.endpoint, ACTIONS[action]))  # fresh signature per run
-    cmd = [wrk, "-t%d" % args.threads, "-c%d" % args.connections, "-d%ds" % duration,
+    cmd = [wrk, "-t%d" % args.threads, "-c%d" % connections, "-d%ds" % duration,
            "--timeout", "%ds" % args.timeout, "--latency", "-s", os.path.join(HERE, "replay.lua"),
            srv.endpoint + "/", "--", reqfile]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + args.timeout + 60)
@@ -300,9 +339,14 @@ def main():
     ap.add_argument("--duration", type=int, default=10, help="seconds per timed wrk run")
     ap.add_argument("--warmup", type=int, default=2, help="seconds of untimed wrk per server and action")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--connections", type=int, default=4)
+    ap.add_argument("--connections", type=int, default=4, help="throughput phase concurrency")
+    ap.add_argument("--latency-connections", type=int, default=1, help="latency phase concurrency")
     ap.add_argument("--timeout", type=int, default=30, help="wrk per-request timeout, seconds")
+    ap.add_argument("--noise-pct", type=float, default=5.0,
+                    help="repeat a run when tasks waited for a CPU (PSI 'some') more than this %% of it")
+    ap.add_argument("--retries", type=int, default=2, help="repeats of a disturbed run")
     args = ap.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)
     if args.keys * args.tags_per_key > 1000:
         ap.error("keys x tags-per-key must be at most 1000 (one DescribeTags page)")
 
@@ -336,18 +380,20 @@ def main():
         if args.warmup > 0:
             for action in ACTIONS:
                 for srv in servers:
-                    run_wrk(args.wrk, srv, action, work, args, args.warmup)
+                    run_wrk(args.wrk, srv, action, work, args, args.warmup, args.connections)
 
-        runs = {(s.name, a): [] for s in servers for a in ACTIONS}
+        phases = (("throughput", args.connections), ("latency", args.latency_connections))
+        runs = {(p, s.name, a): [] for p, _ in phases for s in servers for a in ACTIONS}
         for rnd in range(args.rounds):
             order = servers if rnd % 2 == 0 else list(reversed(servers))
-            for action in ACTIONS:
-                for srv in order:
-                    r = run_wrk(args.wrk, srv, action, work, args, args.duration)
-                    runs[(srv.name, action)].append(r)
-                    log("round %d/%d %-16s %-5s %10.1f req/s  p50 %8.3f ms  p99 %8.3f ms"
-                        % (rnd + 1, args.rounds, action, srv.name, r["rps"], r["p50_us"] / 1e3,
-                           r["p99_us"] / 1e3))
+            for phase, conns in phases:
+                for action in ACTIONS:
+                    for srv in order:
+                        r = run_wrk_checked(args.wrk, srv, action, work, args, args.duration, conns)
+                        runs[(phase, srv.name, action)].append(r)
+                        log("round %d/%d c%-2d %-16s %-5s %9.1f req/s  p50 %8.3f ms  p99 %8.3f ms  cpu-stall %s%%"
+                            % (rnd + 1, args.rounds, conns, action, srv.name, r["rps"], r["p50_us"] / 1e3,
+                               r["p99_us"] / 1e3, r["cpu_stall_pct"]))
     except Broken as e:
         log("BROKEN: %s" % e)
         return 1
@@ -357,23 +403,32 @@ def main():
         if own_work:
             shutil.rmtree(work, ignore_errors=True)
 
+    def med(rs, k, scale=1.0):
+        return statistics.median(r[k] for r in rs) / scale
+
     summary = {}
-    for (name, action), rs in runs.items():
-        summary.setdefault(action, {})[name] = {
-            "rps": statistics.median(r["rps"] for r in rs),
-            "p50_ms": statistics.median(r["p50_us"] for r in rs) / 1e3,
-            "p99_ms": statistics.median(r["p99_us"] for r in rs) / 1e3,
-            "rps_min": min(r["rps"] for r in rs),
-            "rps_max": max(r["rps"] for r in rs),
-            "response_bytes": resp_bytes[(name, action)],
-            "runs": rs,
-        }
+    for action in ACTIONS:
+        for srv in servers:
+            tp, lat = runs[("throughput", srv.name, action)], runs[("latency", srv.name, action)]
+            summary.setdefault(action, {})[srv.name] = {
+                "rps": med(tp, "rps"),                 # throughput phase
+                "rps_min": min(r["rps"] for r in tp),
+                "rps_max": max(r["rps"] for r in tp),
+                "p50_ms": med(lat, "p50_us", 1e3),     # latency phase
+                "p99_ms": med(lat, "p99_us", 1e3),
+                "loaded_p50_ms": med(tp, "p50_us", 1e3),  # throughput phase
+                "loaded_p99_ms": med(tp, "p99_us", 1e3),
+                "response_bytes": resp_bytes[(srv.name, action)],
+                "runs": {"throughput": tp, "latency": lat},
+            }
 
     all_pass = True
     print()
-    print("bench/api: %d key pairs x %d tags = %d tags; wrk -t%d -c%d -d%ds, %d rounds (median), loopback"
-          % (args.keys, args.tags_per_key, args.keys * args.tags_per_key, args.threads, args.connections,
-             args.duration, args.rounds))
+    print("bench/api: %d key pairs x %d tags = %d tags; wrk -t%d -d%ds, %d rounds (median), loopback;"
+          % (args.keys, args.tags_per_key, args.keys * args.tags_per_key, args.threads, args.duration,
+             args.rounds))
+    print("req/s at -c%d; p50/p99 at -c%d; 'p99@c%d' = p99 during the throughput phase"
+          % (args.connections, args.latency_connections, args.connections))
     for action, per in summary.items():
         h, m = per["hostd"], per["moto"]
         ratio = h["rps"] / m["rps"] if m["rps"] else float("inf")
@@ -385,14 +440,20 @@ def main():
                         "hostd_p99_max_ms": GOAL_P99_MS, "hostd_p99_pass": ok_p99}
         print()
         print("%s (%d B hostd, %d B moto per response)" % (action, h["response_bytes"], m["response_bytes"]))
-        print("  %-6s %12s %10s %10s" % ("server", "req/s", "p50 ms", "p99 ms"))
+        print("  %-6s %12s %10s %10s %12s" % ("server", "req/s", "p50 ms", "p99 ms", "p99@c%d ms" % args.connections))
         for name in ("hostd", "moto"):
             x = per[name]
-            print("  %-6s %12.1f %10.3f %10.3f" % (name, x["rps"], x["p50_ms"], x["p99_ms"]))
+            print("  %-6s %12.1f %10.3f %10.3f %12.3f" % (name, x["rps"], x["p50_ms"], x["p99_ms"], x["loaded_p99_ms"]))
         print("  ratio hostd/moto throughput: %.1fx  (goal >= %.0fx: %s)"
               % (ratio, GOAL_RATIO, "PASS" if ok_ratio else "FAIL"))
         print("  hostd p99: %.3f ms  (goal < %.0f ms: %s)" % (h["p99_ms"], GOAL_P99_MS, "PASS" if ok_p99 else "FAIL"))
+    timed = [r for rs in runs.values() for r in rs]
+    disturbed = [r for r in timed if (r.get("cpu_stall_pct") or 0) > args.noise_pct]
     print()
+    if disturbed:
+        print("note: %d of %d timed runs had CPU contention from other load above %.0f%% even after %d "
+              "repeats (worst %.0f%%); figures are noisy" % (len(disturbed), len(timed), args.noise_pct,
+                                                             args.retries, max(r["cpu_stall_pct"] for r in disturbed)))
     print("overall: %s" % ("PASS" if all_pass else "FAIL (goals missed; reported, not gating)"))
 
     out = {
@@ -402,18 +463,20 @@ def main():
         "moto_version": moto_version(args.moto_python),
         "botocore_version": botocore.__version__,
         "data": {"key_pairs": args.keys, "tags_per_key": args.tags_per_key, "tags": args.keys * args.tags_per_key},
-        "wrk": {"threads": args.threads, "connections": args.connections, "duration_s": args.duration,
+        "wrk": {"threads": args.threads, "connections": args.connections,
+                "latency_connections": args.latency_connections, "duration_s": args.duration,
                 "warmup_s": args.warmup, "rounds": args.rounds},
         "requests": ACTIONS,
         "results": summary,
+        "noise": {"threshold_pct": args.noise_pct, "retries": args.retries, "disturbed_runs": len(disturbed),
+                  "timed_runs": len(timed)},
         "pass": all_pass,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(out, f, indent=2)
         f.write("\n")
-    print("results: %s" % os.path.relpath(args.out, os.getcwd()) if args.out.startswith(os.getcwd())
-          else "results: %s" % args.out)
+    print("results: %s" % args.out)
     return 0
 
 

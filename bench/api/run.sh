@@ -20,9 +20,15 @@ command -v wrk >/dev/null || die "wrk not installed; run 'make deps' (scripts/de
 "$PY" -c 'import boto3' 2>/dev/null || die "$PY has no boto3"
 
 WORK=$(mktemp -d /tmp/hostd-bench-api.XXXXXX)
+BENCH_PID=
 cleanup() {
-	# bench.py stops its servers itself; this catches a bench.py that died hard.
 	local f pid
+	# Let bench.py stop its servers (it handles TERM), then catch any a
+	# bench.py that died hard left behind (it removes a pid file once reaped).
+	if [ -n "$BENCH_PID" ] && kill -0 "$BENCH_PID" 2>/dev/null; then
+		kill -TERM "$BENCH_PID" 2>/dev/null || true
+		wait "$BENCH_PID" 2>/dev/null || true
+	fi
 	for f in "$WORK"/hostd.pid "$WORK"/moto.pid; do
 		[ -f "$f" ] || continue
 		pid=$(cat "$f")
@@ -32,9 +38,15 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'exit 143' TERM HUP
 
 cd "$ROOT"
+# In the background + wait, so that a signal to this script runs the trap at once.
 env -u PYTHONPATH -u PYTHONHOME "$PY" "$ROOT/bench/api/bench.py" \
 	--hostd "$HOSTD" --moto-server "$MOTO_SERVER" --moto-python "$MOTO_PYTHON" \
-	--wrk "$(command -v wrk)" --workdir "$WORK" "$@"
+	--wrk "$(command -v wrk)" --workdir "$WORK" "$@" &
+BENCH_PID=$!
+rc=0
+wait "$BENCH_PID" || rc=$?
+BENCH_PID=
+exit "$rc"
