@@ -102,6 +102,7 @@ test: deps
 	$(MAKE) unit-san
 	$(MAKE) fuzz
 	$(MAKE) integration
+	$(MAKE) tiny-smoke
 
 run: deps
 	$(MAKE) all
@@ -114,3 +115,5 @@ bench-api: deps
 
 clean:
 	rm -rf $(BUILD)
+
+include images/tiny.mk

@@ -8,6 +8,8 @@ PKGS=(
   libmicrohttpd-dev libssl-dev libsqlite3-dev sqlite3 libcmocka-dev
   python3 python3-pytest python3-boto3 python3-botocore awscli
   openssl openssh-client curl
+  # the tiny test AMI (images/tiny) and the guests that boot it
+  dosfstools mtools syslinux syslinux-common fdisk e2fsprogs qemu-utils qemu-system-x86
   wrk
 )
 
