@@ -18,6 +18,13 @@ void xml_free(struct xml *x)
 	buf_free(&x->out);
 }
 
+/* Bytes that need a look: markup, CR, C0 controls, and 0xEF (the lead byte
+ * of U+FFFE/U+FFFF). Everything else is copied in runs. */
+static const unsigned char special[256] = {
+	[0 ... 8] = 1, [11 ... 0x1f] = 1, /* not TAB (9) or LF (10) */
+	['<'] = 1, ['>'] = 1, ['&'] = 1, ['"'] = 1, ['\''] = 1, [0xef] = 1,
+};
+
 void xml_escape(struct buf *b, const char *s, size_t n)
 {
 	size_t start = 0;
@@ -28,6 +35,8 @@ void xml_escape(struct buf *b, const char *s, size_t n)
 		const char *rep = NULL;
 		size_t skip = 0;
 
+		if (!special[c])
+			continue;
 		switch (c) {
 		case '<': rep = "&lt;"; break;
 		case '>': rep = "&gt;"; break;
@@ -35,13 +44,13 @@ void xml_escape(struct buf *b, const char *s, size_t n)
 		case '"': rep = "&quot;"; break;
 		case '\'': rep = "&apos;"; break;
 		case '\r': rep = "&#xD;"; break; /* keep CR through XML's EOL normalisation */
-		default:
-			if (c < 0x20 && c != '\t' && c != '\n')
-				rep = "&#xFFFD;";
-			/* U+FFFE and U+FFFF (EF BF BE/BF) are not XML characters either. */
-			else if (c == 0xef && i + 2 < n && (unsigned char)s[i + 1] == 0xbf &&
-				 ((unsigned char)s[i + 2] & 0xfe) == 0xbe)
+		case 0xef:
+			/* U+FFFE and U+FFFF (EF BF BE/BF) are not XML characters. */
+			if (i + 2 < n && (unsigned char)s[i + 1] == 0xbf && ((unsigned char)s[i + 2] & 0xfe) == 0xbe)
 				rep = "&#xFFFD;", skip = 2;
+			break;
+		default:
+			rep = "&#xFFFD;"; /* C0 control */
 		}
 		if (rep) {
 			buf_add(b, s + start, i - start);
@@ -68,15 +77,28 @@ void xml_begin_doc(struct xml *x, const char *root, const char *suffix, const ch
 	x->stack[x->depth++] = x->root;
 }
 
+/* "<name>" or "</name>" with one reservation: the hot path of every response. */
+static void put_tag(struct buf *b, const char *open, const char *name)
+{
+	size_t ol = strlen(open), nl = strlen(name);
+	char *p;
+
+	buf_reserve(b, ol + nl + 1);
+	p = b->data + b->len;
+	memcpy(p, open, ol), p += ol;
+	memcpy(p, name, nl), p += nl;
+	*p++ = '>';
+	*p = '\0';
+	b->len = (size_t)(p - b->data);
+}
+
 void xml_open(struct xml *x, const char *name)
 {
 	if (x->depth < 0)
 		return; /* already closed too often: keep it negative for xml_finish */
 	if (x->depth >= (int)ARRAY_SIZE(x->stack))
 		abort(); /* a handler bug, never input-driven */
-	buf_addc(&x->out, '<');
-	buf_adds(&x->out, name);
-	buf_addc(&x->out, '>');
+	put_tag(&x->out, "<", name);
 	x->stack[x->depth++] = name;
 }
 
@@ -87,20 +109,30 @@ void xml_close(struct xml *x)
 		return;
 	}
 	x->depth--;
-	buf_adds(&x->out, "</");
-	buf_adds(&x->out, x->stack[x->depth]);
-	buf_addc(&x->out, '>');
+	put_tag(&x->out, "</", x->stack[x->depth]);
 }
 
 void xml_textn(struct xml *x, const char *name, const char *text, size_t n)
 {
-	buf_addc(&x->out, '<');
-	buf_adds(&x->out, name);
-	buf_addc(&x->out, '>');
-	xml_escape(&x->out, text, n);
-	buf_adds(&x->out, "</");
-	buf_adds(&x->out, name);
-	buf_addc(&x->out, '>');
+	size_t nl = strlen(name);
+	struct buf *b = &x->out;
+	char *p;
+
+	/* One reservation for the common, nothing-to-escape case. */
+	buf_reserve(b, 2 * nl + 5 + n);
+	p = b->data + b->len;
+	*p++ = '<';
+	memcpy(p, name, nl), p += nl;
+	*p++ = '>';
+	b->len = (size_t)(p - b->data);
+	xml_escape(b, text, n);
+	buf_reserve(b, nl + 3);
+	p = b->data + b->len;
+	*p++ = '<', *p++ = '/';
+	memcpy(p, name, nl), p += nl;
+	*p++ = '>';
+	*p = '\0';
+	b->len = (size_t)(p - b->data);
 }
 
 void xml_text(struct xml *x, const char *name, const char *text)
