@@ -2,6 +2,7 @@
 temporary state directory, driven by boto3 and the AWS CLI. Every response
 boto3 receives is checked against botocore's EC2 model (ec2_validator)."""
 
+import ast
 import json
 import os
 import re
@@ -16,9 +17,11 @@ import boto3
 import botocore.config
 import pytest
 
-from ec2_validator import attach_to_boto3_client
+from ec2_validator import ValidationError, attach_to_boto3_client, validate_response
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# Debian's CLI (installed by make deps), not whatever `aws` is first on PATH.
+AWS_CLI = "/usr/bin/aws"
 HOSTD = os.environ.get("HOSTD_BIN") or os.path.join(ROOT, "build", "bin", "hostd")
 
 ACCOUNT_A = ("111111111111", "AKIAAAAAAAAAAAAAAAAA", "secretA" + "a" * 33)
@@ -98,7 +101,9 @@ class Env:
         return c
 
     def aws(self, *args, account=ACCOUNT_A, check=True):
-        """The AWS CLI against hostd; returns parsed JSON (or None)."""
+        """Debian's AWS CLI v2 against hostd; returns parsed JSON (or the
+        CompletedProcess when check=False). Its --debug log carries every raw
+        response, which is validated against the EC2 model like boto3's."""
         env = dict(os.environ)
         for k in list(env):
             if k.startswith("AWS_"):
@@ -106,13 +111,28 @@ class Env:
         env.update(AWS_ACCESS_KEY_ID=account[1], AWS_SECRET_ACCESS_KEY=account[2],
                    AWS_DEFAULT_REGION="us-east-1", AWS_PAGER="", AWS_CONFIG_FILE="/dev/null",
                    AWS_SHARED_CREDENTIALS_FILE="/dev/null")
-        p = subprocess.run(["aws", "--endpoint-url", self.hostd.endpoint, "--output", "json", "ec2"]
+        p = subprocess.run([AWS_CLI, "--debug", "--endpoint-url", self.hostd.endpoint, "--output", "json", "ec2"]
                            + list(args), env=env, capture_output=True, text=True, timeout=60)
+        self._validate_cli(p.stderr)
         if check and p.returncode != 0:
-            raise AssertionError("aws %s failed (%d): %s" % (" ".join(args), p.returncode, p.stderr))
+            raise AssertionError("aws %s failed (%d): %s" % (" ".join(args), p.returncode, p.stderr[-2000:]))
         if not check:
             return p
         return json.loads(p.stdout) if p.stdout.strip() else None
+
+    def _validate_cli(self, log):
+        ops = re.findall(r"Making request for OperationModel\(name=(\w+)\)", log)
+        statuses = [int(s) for s in re.findall(r'"(?:POST|GET) \S+ HTTP/1\.1" (\d{3})', log)]
+        bodies = [ast.literal_eval(b) for b in re.findall(r"Response body:\n(b'.*'|b\".*\")\n", log)]
+        if not (len(ops) == len(statuses) == len(bodies)) or not ops:
+            self.sink.append("could not pair the CLI's requests and responses (%d/%d/%d)"
+                             % (len(ops), len(statuses), len(bodies)))
+            return
+        for op, st, body in zip(ops, statuses, bodies):
+            try:
+                validate_response(op, st, body)
+            except ValidationError as e:
+                self.sink.append(e)
 
 
 @pytest.fixture
