@@ -7,17 +7,6 @@
 
 #include "lib/util.h"
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 long query_unescape(const char *in, size_t len, char *out)
 {
 	size_t o = 0;
@@ -30,8 +19,8 @@ long query_unescape(const char *in, size_t len, char *out)
 
 			if (i + 2 >= len)
 				return -EINVAL;
-			hi = hexval(in[i + 1]);
-			lo = hexval(in[i + 2]);
+			hi = hex_digit(in[i + 1]);
+			lo = hex_digit(in[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -EINVAL;
 			out[o++] = (char)(hi << 4 | lo);

@@ -108,17 +108,6 @@ static bool is_lower_tchar(char c)
 	return (c >= 'a' && c <= 'z') || is_digit(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static char lower(char c)
 {
 	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
@@ -159,7 +148,7 @@ static bool pct_valid(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] != '%')
 			continue;
-		if (n - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+		if (n - i < 3 || hex_digit(s[i + 1]) < 0 || hex_digit(s[i + 2]) < 0)
 			return false;
 		i += 2;
 	}
@@ -178,8 +167,8 @@ static int pct_next(const char *raw, size_t n, size_t *i)
 
 		if (n - *i < 3)
 			return -1;
-		hi = hexval(raw[*i + 1]);
-		lo = hexval(raw[*i + 2]);
+		hi = hex_digit(raw[*i + 1]);
+		lo = hex_digit(raw[*i + 2]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		*i += 2;

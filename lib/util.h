@@ -19,6 +19,8 @@ char *xstrndup(const char *s, size_t n);
 
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const unsigned char *in, size_t n, char *out);
+/* Value of one hex digit (either case), or -1. */
+int hex_digit(char c);
 /* Colon-separated lowercase hex ("ab:cd:..."); out needs 3n bytes. */
 void hex_colon_encode(const unsigned char *in, size_t n, char *out);
 
