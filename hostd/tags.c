@@ -205,15 +205,25 @@ int tags_delete_all(struct store *s, const char *account, const char *resource_i
 static const char tags_of_sql[] =
 	"SELECT key, value FROM tags WHERE account_id = ? AND resource_id = ? ORDER BY key";
 
-int tags_write(struct store *s, struct xml *x, const char *account, const char *resource_id)
+/* The resource's tags, ordered by key: a bound statement, or NULL. */
+static sqlite3_stmt *tags_of(struct store *s, const char *account, const char *resource_id)
 {
 	sqlite3_stmt *st = store_stmt(s, tags_of_sql);
+
+	if (st) {
+		sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, resource_id, -1, SQLITE_STATIC);
+	}
+	return st;
+}
+
+int tags_write(struct store *s, struct xml *x, const char *account, const char *resource_id)
+{
+	sqlite3_stmt *st = tags_of(s, account, resource_id);
 	int rc;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, resource_id, -1, SQLITE_STATIC);
 	xml_open(x, "tagSet");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		xml_open(x, "item");
@@ -227,13 +237,11 @@ int tags_write(struct store *s, struct xml *x, const char *account, const char *
 
 int tags_fbag(struct store *s, struct fbag *b, const char *account, const char *resource_id)
 {
-	sqlite3_stmt *st = store_stmt(s, tags_of_sql);
+	sqlite3_stmt *st = tags_of(s, account, resource_id);
 	int rc;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, resource_id, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char *k = xstrdup((const char *)sqlite3_column_text(st, 0));
 		char *v = xstrdup((const char *)sqlite3_column_text(st, 1));
