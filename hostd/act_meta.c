@@ -209,14 +209,14 @@ int act_describe_instance_types(struct api_req *r)
 	struct filter_set fs = { 0 };
 	struct fbag bag = FBAG_INIT;
 	const char **want = NULL;
-	char *after = NULL;
-	int64_t limit = 0, emitted = 0, start = 0, last = -1;
+	char *from = NULL;
+	int64_t limit = 0, emitted = 0, start = 0;
 	size_t n = 0;
 	int ret;
 
 	if ((ret = api_list(r, "InstanceType", &want, &n)) < 0 ||
 	    (ret = api_filters(r, itype_filter_names, false, &fs)) < 0 ||
-	    (ret = api_page(r, 5, 100, &limit, &after)) < 0)
+	    (ret = api_page(r, 5, 100, &limit, &from)) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		if (!itype_find(want[i])) {
@@ -224,14 +224,13 @@ int act_describe_instance_types(struct api_req *r)
 				      "The following supplied instance types do not exist: [%.64s]", want[i]);
 			goto out;
 		}
-	/* The resume key is the table position of the last type sent. */
-	if (after) {
-		if (parse_int64(after, &start) < 0 || start < 0 || start >= (int64_t)itype_count()) {
+	/* The resume key is the table position of the first type not yet sent. */
+	if (from) {
+		if (parse_int64(from, &start) < 0 || start < 0 || start >= (int64_t)itype_count()) {
 			ret = api_err(r, 400, "InvalidPaginationToken",
 				      "The specified pagination token is not valid or is expired.");
 			goto out;
 		}
-		start++;
 	}
 	xml_open(&r->x, "instanceTypeSet");
 	for (size_t i = (size_t)start; i < itype_count(); i++) {
@@ -249,7 +248,7 @@ int act_describe_instance_types(struct api_req *r)
 			char key[24];
 
 			xml_close(&r->x);
-			snprintf(key, sizeof(key), "%lld", (long long)last);
+			snprintf(key, sizeof(key), "%zu", i);
 			api_next_token(r, key);
 			goto done;
 		}
@@ -257,14 +256,13 @@ int act_describe_instance_types(struct api_req *r)
 		itype_write_xml(&r->x, t);
 		xml_close(&r->x);
 		emitted++;
-		last = (int64_t)i;
 	}
 	xml_close(&r->x);
 done:
 	ret = 0;
 out:
 	free(want);
-	free(after);
+	free(from);
 	filter_set_free(&fs);
 	fbag_free(&bag);
 	return ret;

@@ -9,6 +9,7 @@
 #include "hostd/resources.h"
 #include "hostd/store.h"
 #include "hostd/tags.h"
+#include "lib/buf.h"
 #include "lib/util.h"
 
 #define MAX_TAG_RESOURCES 1000
@@ -174,35 +175,36 @@ int act_describe_tags(struct api_req *r)
 	struct store *s = r->h->store;
 	struct filter_set fs = { 0 };
 	struct fbag bag = FBAG_INIT;
-	char *after = NULL, *after_key = NULL, *last = NULL;
+	char *from = NULL, *from_key = NULL;
 	int64_t limit = 0, emitted = 0;
 	sqlite3_stmt *st;
 	int ret, rc;
 
 	if ((ret = api_filters(r, tag_filters, true, &fs)) < 0 ||
-	    (ret = api_page(r, 5, 1000, &limit, &after)) < 0)
+	    (ret = api_page(r, 5, 1000, &limit, &from)) < 0)
 		goto out;
-	/* The resume key is "<resource-id>\n<key>"; tag keys hold no controls. */
-	if (after) {
-		after_key = strchr(after, '\n');
-		if (!after_key) {
+	/* The resume key is the first tag not yet sent, "<resource-id>\n<key>";
+	 * tag keys hold no control characters. */
+	if (from) {
+		from_key = strchr(from, '\n');
+		if (!from_key) {
 			ret = api_err(r, 400, "InvalidPaginationToken",
 				      "The specified pagination token is not valid or is expired.");
 			goto out;
 		}
-		*after_key++ = '\0';
+		*from_key++ = '\0';
 	}
 	st = store_stmt(s, "SELECT resource_id, resource_type, key, value FROM tags WHERE account_id = ?1 "
-			   "AND (?2 IS NULL OR resource_id > ?2 OR (resource_id = ?2 AND key > ?3)) "
+			   "AND (?2 IS NULL OR resource_id > ?2 OR (resource_id = ?2 AND key >= ?3)) "
 			   "ORDER BY resource_id, key");
 	if (!st) {
 		ret = api_err_internal(r);
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, r->account_id, -1, SQLITE_STATIC);
-	if (after) {
-		sqlite3_bind_text(st, 2, after, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, after_key, -1, SQLITE_STATIC);
+	if (from) {
+		sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, from_key, -1, SQLITE_STATIC);
 	}
 	xml_open(&r->x, "tagSet");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -222,9 +224,13 @@ int act_describe_tags(struct api_req *r)
 				continue;
 		}
 		if (limit && emitted == limit) {
-			/* One more match exists: the page ends at the last one written. */
+			/* One more match exists: the next page starts at it. */
+			struct buf next = BUF_INIT;
+
+			buf_printf(&next, "%s\n%s", rid, key);
 			xml_close(&r->x);
-			api_next_token(r, last);
+			api_next_token(r, next.data);
+			buf_free(&next);
 			goto done;
 		}
 		xml_open(&r->x, "item");
@@ -234,11 +240,6 @@ int act_describe_tags(struct api_req *r)
 		xml_text(&r->x, "value", value);
 		xml_close(&r->x);
 		emitted++;
-		if (limit) {
-			free(last);
-			last = xmalloc(strlen(rid) + strlen(key) + 2);
-			sprintf(last, "%s\n%s", rid, key);
-		}
 	}
 	if (rc != SQLITE_DONE) {
 		ret = api_err_internal(r);
@@ -248,8 +249,7 @@ int act_describe_tags(struct api_req *r)
 done:
 	ret = 0;
 out:
-	free(last);
-	free(after);
+	free(from);
 	filter_set_free(&fs);
 	fbag_free(&bag);
 	return ret;

@@ -217,13 +217,13 @@ static void token_mac(struct api_req *r, const char *key, size_t klen, unsigned 
 	buf_free(&m);
 }
 
-int api_page(struct api_req *r, int64_t min, int64_t max, int64_t *limit, char **after)
+int api_page(struct api_req *r, int64_t min, int64_t max, int64_t *limit, char **from)
 {
 	const char *tok = query_get(r->q, "NextToken");
 	unsigned char *raw = NULL, mac[32];
 	size_t rawlen = 0;
 
-	*after = NULL;
+	*from = NULL;
 	if (api_int(r, "MaxResults", 0, min, max, limit) < 0)
 		return -1;
 	if (!tok)
@@ -233,7 +233,7 @@ int api_page(struct api_req *r, int64_t min, int64_t max, int64_t *limit, char *
 	token_mac(r, (const char *)raw + TOKEN_MAC, rawlen - TOKEN_MAC, mac);
 	if (!ct_equal(mac, raw, TOKEN_MAC))
 		goto bad;
-	*after = xstrndup((const char *)raw + TOKEN_MAC, rawlen - TOKEN_MAC);
+	*from = xstrndup((const char *)raw + TOKEN_MAC, rawlen - TOKEN_MAC);
 	free(raw);
 	return 0;
 bad:

@@ -85,8 +85,9 @@ int api_filters(struct api_req *r, const char *const *allowed, bool allow_tags, 
 
 /* Pagination: MaxResults (min..max, 0 when absent = no limit) and the
  * resume key from NextToken (NULL when absent; malloc'd). */
-int api_page(struct api_req *r, int64_t min, int64_t max, int64_t *limit, char **after);
-/* Writes <nextToken> resuming after key. */
+int api_page(struct api_req *r, int64_t min, int64_t max, int64_t *limit, char **from);
+/* Writes <nextToken> for a next page that starts at key (the first item
+ * not sent; api_page hands it back). */
 void api_next_token(struct api_req *r, const char *key);
 
 /* The action table (generated docs and the supported-actions list come
