@@ -6,19 +6,19 @@
 
 CC       ?= cc
 BUILD    := build
-PKGS     := libmicrohttpd openssl sqlite3
+PKGS     := libmicrohttpd openssl sqlite3 libvirt
 CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 \
                -Wno-unused-parameter -fno-strict-aliasing -D_GNU_SOURCE -I.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LIBS      = $(PKG_LIBS) -lpthread -lm
+LIBS      = $(PKG_LIBS) -ljpeg -lpthread -lm
 
 # Every module in lib/ and hostd/ except main.c goes into one static library
 # that the daemon, the unit tests and the fuzzers all link.
-SRCS     := $(filter-out hostd/main.c,$(wildcard lib/*.c hostd/*.c))
+SRCS     := $(filter-out hostd/main.c,$(wildcard lib/*.c hostd/*.c vmm/*.c images/*.c))
 OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS := $(SRCS:%.c=$(BUILD)/san/%.o)
-HDRS     := $(wildcard lib/*.h hostd/*.h)
+HDRS     := $(wildcard lib/*.h hostd/*.h vmm/*.h images/*.h)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)

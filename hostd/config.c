@@ -22,6 +22,11 @@ void config_defaults(struct config *cfg)
 	cfg->mutate_burst = 200;
 	cfg->mutate_rate = 5;
 	cfg->max_instances = 20;
+	snprintf(cfg->accel, sizeof(cfg->accel), "auto");
+	cfg->tb_cache_mib = 64;
+	cfg->default_vcpu_quota = 64;
+	cfg->stop_timeout_s = 120;
+	cfg->terminated_visible_s = 3600;
 }
 
 void config_free(struct config *cfg)
@@ -96,6 +101,49 @@ static int host_key(struct config *cfg, const char *k, const char *v)
 			cfg->max_instances = (int)d;
 		return r;
 	}
+	if (!strcmp(k, "libvirt_uri"))
+		return set_str(cfg->libvirt_uri, sizeof(cfg->libvirt_uri), v);
+	if (!strcmp(k, "accel")) {
+		if (strcmp(v, "auto") && strcmp(v, "kvm") && strcmp(v, "tcg"))
+			return -EINVAL;
+		return set_str(cfg->accel, sizeof(cfg->accel), v);
+	}
+	if (!strcmp(k, "tb_cache_mib")) {
+		r = set_num(&d, v, 1);
+		if (r == 0)
+			cfg->tb_cache_mib = (int)d;
+		return r;
+	}
+	if (!strcmp(k, "memory_mib")) {
+		r = set_num(&d, v, 1);
+		if (r == 0)
+			cfg->memory_mib = (long)d;
+		return r;
+	}
+	if (!strcmp(k, "vcpus")) {
+		r = set_num(&d, v, 1);
+		if (r == 0)
+			cfg->vcpus = (int)d;
+		return r;
+	}
+	if (!strcmp(k, "default_vcpu_quota")) {
+		r = set_num(&d, v, 1);
+		if (r == 0)
+			cfg->default_vcpu_quota = (int)d;
+		return r;
+	}
+	if (!strcmp(k, "stop_timeout_s")) {
+		r = set_num(&d, v, 0);
+		if (r == 0)
+			cfg->stop_timeout_s = (int)d;
+		return r;
+	}
+	if (!strcmp(k, "terminated_visible_s")) {
+		r = set_num(&d, v, 0);
+		if (r == 0)
+			cfg->terminated_visible_s = (int)d;
+		return r;
+	}
 	return -ENOENT;
 }
 
@@ -118,6 +166,14 @@ static int account_key(struct config_account *a, const char *k, const char *v)
 		return set_str(a->access_key, sizeof(a->access_key), v);
 	if (!strcmp(k, "secret_key"))
 		return set_str(a->secret_key, sizeof(a->secret_key), v);
+	if (!strcmp(k, "vcpu_quota")) {
+		double d;
+		int r = set_num(&d, v, 0);
+
+		if (r == 0)
+			a->vcpu_quota = (int)d;
+		return r;
+	}
 	return -ENOENT;
 }
 

@@ -8,6 +8,7 @@ struct config_account {
 	char id[13];
 	char access_key[129];
 	char secret_key[129];
+	int vcpu_quota;              /* 0: the host's default_vcpu_quota */
 };
 
 struct config {
@@ -20,6 +21,16 @@ struct config {
 	double describe_rate, describe_burst;
 	double mutate_rate, mutate_burst;
 	int max_instances;           /* DescribeAccountAttributes max-instances */
+	/* Virtualisation. */
+	char libvirt_uri[512];       /* "" = qemu:///embed?root=<state>/libvirt */
+	char accel[8];               /* auto | kvm | tcg */
+	int tb_cache_mib;            /* TCG translation cache per guest */
+	/* Capacity: the budget instances may reserve; never overcommitted. */
+	long memory_mib;             /* 0 = host RAM minus 1 GiB */
+	int vcpus;                   /* 0 = 16 per host CPU */
+	int default_vcpu_quota;      /* per account, like EC2's running On-Demand quota */
+	int stop_timeout_s;          /* ACPI shutdown grace before a forced stop */
+	int terminated_visible_s;    /* how long terminated instances stay listed */
 	struct config_account *accounts;
 	size_t naccounts;
 };

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -131,7 +132,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
 	in.body = (const unsigned char *)(c->body.data ? c->body.data : "");
 	in.body_len = c->body.len;
 	in.body_too_large = c->too_large;
+	pthread_mutex_lock(&s->h->lock);
 	api_handle(s->h, &in, &out);
+	pthread_mutex_unlock(&s->h->lock);
 	return send_reply(con, out.status, out.body, out.len, out.request_id);
 }
 

@@ -10,6 +10,14 @@
 static const struct rkind kinds[] = {
 	{ "key", "key-pair", "SELECT 1 FROM key_pairs WHERE id = ?1 AND account_id = ?2",
 	  "InvalidKeyPair.NotFound", "key pair" },
+	{ "ami", "image", "SELECT 1 FROM images WHERE id = ?1 AND account_id = ?2 AND state != 'deregistered'",
+	  "InvalidAMIID.NotFound", "image" },
+	{ "snap", "snapshot", "SELECT 1 FROM snapshots WHERE id = ?1 AND account_id = ?2",
+	  "InvalidSnapshot.NotFound", "snapshot" },
+	{ "vol", "volume", "SELECT 1 FROM volumes WHERE id = ?1 AND account_id = ?2 AND state != 'deleted'",
+	  "InvalidVolume.NotFound", "volume" },
+	{ "i", "instance", "SELECT 1 FROM instances WHERE id = ?1 AND account_id = ?2",
+	  "InvalidInstanceID.NotFound", "instance" },
 };
 
 const struct rkind *resource_kind(const char *id)

@@ -50,6 +50,113 @@ static const char *const migrations[] = {
 	"  key TEXT NOT NULL,"
 	"  value TEXT NOT NULL,"
 	"  PRIMARY KEY(account_id, resource_id, key)) WITHOUT ROWID;",
+	/* 2: images, snapshots, volumes, instances. Files are named relative to
+	 * the state directory. Desired and observed instance state are apart:
+	 * `state` is what EC2 reports, `vm` what the reconciler last saw. */
+	"CREATE TABLE snapshots ("
+	"  id TEXT PRIMARY KEY,"
+	"  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  volume_id TEXT NOT NULL,"        /* 'vol-ffffffff' for imports, as EC2 */
+	"  size_gib INTEGER NOT NULL,"
+	"  file TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"            /* pending | completed | error */
+	"  progress INTEGER NOT NULL DEFAULT 0,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  encrypted INTEGER NOT NULL DEFAULT 0,"
+	"  created_ms INTEGER NOT NULL);"
+	"CREATE TABLE images ("
+	"  id TEXT PRIMARY KEY,"
+	"  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  state TEXT NOT NULL,"            /* pending | available | failed | deregistered */
+	"  state_reason TEXT,"
+	"  architecture TEXT NOT NULL DEFAULT 'x86_64',"
+	"  root_device_name TEXT NOT NULL DEFAULT '/dev/xvda',"
+	"  root_snapshot_id TEXT REFERENCES snapshots(id),"
+	"  root_size_gib INTEGER NOT NULL,"
+	"  root_volume_type TEXT NOT NULL DEFAULT 'gp3',"
+	"  root_delete_on_termination INTEGER NOT NULL DEFAULT 1,"
+	"  ena_support INTEGER NOT NULL DEFAULT 1,"
+	"  boot_mode TEXT,"                 /* NULL | legacy-bios | uefi */
+	"  imds_support TEXT,"              /* NULL | v2.0 */
+	"  created_ms INTEGER NOT NULL,"
+	"  deregistered_ms INTEGER);"
+	"CREATE INDEX images_name ON images(account_id, name);"
+	"CREATE TABLE import_tasks ("
+	"  id TEXT PRIMARY KEY,"            /* import-ami-... */
+	"  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  source TEXT NOT NULL,"           /* the local file it reads */
+	"  format TEXT NOT NULL,"           /* qcow2 | raw | vmdk | vhd */
+	"  status TEXT NOT NULL,"           /* active | completed | deleted */
+	"  status_message TEXT NOT NULL DEFAULT '',"
+	"  progress INTEGER NOT NULL DEFAULT 0,"
+	"  image_id TEXT,"
+	"  snapshot_id TEXT,"
+	"  size_bytes INTEGER,"
+	"  created_ms INTEGER NOT NULL);"
+	"CREATE TABLE volumes ("
+	"  id TEXT PRIMARY KEY,"
+	"  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  size_gib INTEGER NOT NULL,"
+	"  volume_type TEXT NOT NULL,"
+	"  iops INTEGER,"
+	"  throughput INTEGER,"
+	"  snapshot_id TEXT,"
+	"  az TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"            /* creating | available | in-use | deleting | deleted */
+	"  file TEXT NOT NULL,"
+	"  encrypted INTEGER NOT NULL DEFAULT 0,"
+	"  created_ms INTEGER NOT NULL,"
+	"  instance_id TEXT,"
+	"  device TEXT,"
+	"  attach_state TEXT,"
+	"  attach_ms INTEGER,"
+	"  delete_on_termination INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX volumes_instance ON volumes(instance_id);"
+	"CREATE TABLE reservations ("
+	"  id TEXT PRIMARY KEY,"
+	"  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  client_token TEXT,"
+	"  request_hash TEXT,"              /* the RunInstances parameters ClientToken guards */
+	"  created_ms INTEGER NOT NULL);"
+	"CREATE UNIQUE INDEX reservations_token ON reservations(account_id, client_token);"
+	"CREATE TABLE instances ("
+	"  id TEXT PRIMARY KEY,"
+	"  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  reservation_id TEXT NOT NULL REFERENCES reservations(id),"
+	"  launch_index INTEGER NOT NULL,"
+	"  image_id TEXT NOT NULL,"
+	"  instance_type TEXT NOT NULL,"
+	"  vcpus INTEGER NOT NULL,"
+	"  memory_mib INTEGER NOT NULL,"
+	"  key_name TEXT,"
+	"  user_data BLOB,"
+	"  subnet_id TEXT,"
+	"  security_group_ids TEXT,"        /* space-separated; enforced by a later issue */
+	"  az TEXT NOT NULL,"
+	"  tenancy TEXT NOT NULL DEFAULT 'default',"
+	"  placement_group TEXT,"
+	"  shutdown_behavior TEXT NOT NULL DEFAULT 'stop',"
+	"  disable_api_termination INTEGER NOT NULL DEFAULT 0,"
+	"  md_http_tokens TEXT NOT NULL DEFAULT 'optional',"
+	"  md_http_endpoint TEXT NOT NULL DEFAULT 'enabled',"
+	"  md_hop_limit INTEGER NOT NULL DEFAULT 1,"
+	"  md_tags TEXT NOT NULL DEFAULT 'disabled',"
+	"  md_ipv6 TEXT NOT NULL DEFAULT 'disabled',"
+	"  root_device_name TEXT NOT NULL,"
+	"  uuid TEXT NOT NULL,"             /* SMBIOS system uuid, begins with ec2 */
+	"  state TEXT NOT NULL,"            /* EC2's state name */
+	"  state_reason_code TEXT,"
+	"  state_reason_msg TEXT,"
+	"  transition_reason TEXT NOT NULL DEFAULT '',"
+	"  stop_force INTEGER NOT NULL DEFAULT 0,"
+	"  stop_deadline_ms INTEGER,"
+	"  launch_ms INTEGER NOT NULL,"
+	"  terminated_ms INTEGER);"
+	"CREATE INDEX instances_account ON instances(account_id, id);"
+	"CREATE INDEX instances_state ON instances(state);",
 };
 
 static int migrate(struct store *s)

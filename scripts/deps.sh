@@ -10,6 +10,10 @@ PKGS=(
   openssl openssh-client curl
   # the tiny test AMI (images/tiny) and the guests that boot it
   dosfstools mtools syslinux syslinux-common fdisk e2fsprogs qemu-utils qemu-system-x86
+  # instances: libvirt's QEMU driver (embedded in hostd, and libvirtd for the
+  # qemu:///system test), virsh for the launch benchmark, JPEG screenshots
+  libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
+  libjpeg62-turbo-dev
   wrk
 )
 

@@ -1,0 +1,114 @@
+/* fork/exec with stdout and stderr captured through pipes and poll(2). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/cmd.h"
+
+extern char **environ;
+
+static void child(const char *const *argv, int outfd, int errfd)
+{
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (nul < 0 || dup2(nul, 0) < 0 || dup2(outfd, 1) < 0 || dup2(errfd, 2) < 0)
+		_exit(127);
+	/* The daemon ignores SIGPIPE and blocks SIGTERM/SIGINT; children get
+	 * the defaults back. */
+	{
+		sigset_t all;
+
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		signal(SIGPIPE, SIG_DFL);
+	}
+	execvp(argv[0], (char *const *)argv);
+	_exit(127);
+}
+
+int cmd_run(const char *const *argv, struct buf *out, struct buf *err)
+{
+	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, status, ret;
+	pid_t pid;
+
+	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (pid == 0)
+		child(argv, po[1], pe[1]);
+	close(po[1]);
+	close(pe[1]);
+	po[1] = pe[1] = -1;
+	{
+		struct pollfd fds[2] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 } };
+		struct buf *sinks[2] = { out, err };
+		int open_fds = 2;
+		char chunk[4096];
+
+		while (open_fds > 0) {
+			if (poll(fds, 2, -1) < 0) {
+				if (errno == EINTR)
+					continue;
+				break;
+			}
+			for (int i = 0; i < 2; i++) {
+				ssize_t n;
+
+				if (fds[i].fd < 0 || !fds[i].revents)
+					continue;
+				n = read(fds[i].fd, chunk, sizeof(chunk));
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n <= 0) {
+					fds[i].fd = -1;
+					open_fds--;
+					continue;
+				}
+				if (sinks[i])
+					buf_add(sinks[i], chunk, (size_t)n);
+			}
+		}
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			ret = -errno;
+			goto out;
+		}
+	}
+	if (WIFEXITED(status))
+		ret = WEXITSTATUS(status) == 127 ? -ENOENT : WEXITSTATUS(status);
+	else
+		ret = -EINTR;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (po[i] >= 0)
+			close(po[i]);
+		if (pe[i] >= 0)
+			close(pe[i]);
+	}
+	return ret;
+}
+
+const char *cmd_last_line(struct buf *err)
+{
+	char *e;
+
+	if (!err || !err->data)
+		return "";
+	e = err->data + err->len;
+	while (e > err->data && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' '))
+		*--e = '\0';
+	while (e > err->data && e[-1] != '\n')
+		e--;
+	return e;
+}
