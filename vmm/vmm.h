@@ -1,0 +1,87 @@
+/* The hypervisor, through libvirt. Nothing outside vmm/ includes libvirt
+ * headers: the rest of hostd sees domains by name (the instance id) and a
+ * few states. Every domain is transient: it exists while its QEMU runs, so
+ * "no domain" means the VM is off. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/buf.h"
+
+struct vmm;
+
+enum vmm_accel { VMM_ACCEL_TCG, VMM_ACCEL_KVM };
+
+/* What the reconciler needs to know about a VM. */
+enum vmm_state {
+	VMM_GONE,      /* no domain: never started, stopped, or powered off */
+	VMM_PAUSED,    /* started paused (launch not finished) */
+	VMM_RUNNING,
+	VMM_OFF,       /* guest powered off but QEMU still waits (-no-shutdown) */
+	VMM_CRASHED,
+	VMM_OTHER,
+};
+
+/* Called from libvirt's event thread when a domain starts, stops or shuts
+ * down; must not call back into vmm. */
+typedef void (*vmm_event_fn)(void *opaque, const char *name);
+
+/* Chooses the accelerator: want is auto|kvm|tcg. auto takes KVM only when
+ * /dev/kvm opens read-write and the CPU has vmx or svm (a /dev/kvm without
+ * them cannot run ordinary guests). why gets a sentence for the log.
+ * -ENODEV when kvm is demanded but unusable. */
+int vmm_choose_accel(const char *want, enum vmm_accel *out, char *why, size_t whylen);
+/* The same decision from explicit facts (unit tests). */
+enum vmm_accel vmm_accel_from(bool kvm_opens, const char *cpuinfo_flags, char *why, size_t whylen);
+
+/* Connects to uri, or to the embedded driver rooted at <state_dir>/libvirt
+ * when uri is NULL or empty. Starts libvirt's event loop thread. */
+int vmm_open(struct vmm **out, const char *uri, const char *state_dir, vmm_event_fn fn, void *opaque);
+void vmm_close(struct vmm *v);
+const char *vmm_uri(const struct vmm *v);
+
+/* A guest as the domain XML describes it. */
+struct vmm_disk {
+	const char *path;            /* qcow2 file */
+	const char *target;          /* vda, vdb, ... */
+	bool readonly;
+};
+struct vmm_spec {
+	const char *name;            /* the instance id */
+	const char *uuid;            /* SMBIOS/domain uuid (begins with ec2) */
+	const char *instance_type;   /* SMBIOS product name */
+	const char *az;
+	int vcpus;
+	long memory_mib;
+	enum vmm_accel accel;
+	int tb_cache_mib;            /* TCG only */
+	const struct vmm_disk *disks;
+	size_t ndisks;
+	const char *console_log;     /* serial console appended to this file */
+};
+
+/* The domain XML for spec (pure: golden-file tested). */
+void vmm_domain_xml(const struct vmm_spec *spec, struct buf *out);
+
+/* Creates and starts the domain with its vCPUs paused. -EEXIST when a
+ * domain of that name already runs. err receives libvirt's message. */
+int vmm_start_paused(struct vmm *v, const struct vmm_spec *spec, char *err, size_t errlen);
+int vmm_resume(struct vmm *v, const char *name);
+/* ACPI power button. */
+int vmm_shutdown(struct vmm *v, const char *name);
+/* ACPI reboot (guest-cooperative); hard reset when hard. */
+int vmm_reboot(struct vmm *v, const char *name, bool hard);
+/* Pulls the plug; 0 also when the domain was already gone. */
+int vmm_destroy(struct vmm *v, const char *name);
+int vmm_state(struct vmm *v, const char *name, enum vmm_state *out);
+/* Names of all domains libvirt knows (running or not); malloc'd array of
+ * malloc'd strings. */
+int vmm_list(struct vmm *v, char ***names, size_t *n);
+void vmm_list_free(char **names, size_t n);
+
+/* The guest's screen as a JPEG (malloc'd). */
+int vmm_screenshot_jpeg(struct vmm *v, const char *name, unsigned char **jpg, size_t *len,
+			int *width, int *height);
+/* PPM (P6, as QEMU's screendump writes) to JPEG; pure, unit tested. */
+int vmm_ppm_to_jpeg(const unsigned char *ppm, size_t len, int quality, unsigned char **jpg,
+		    size_t *jlen, int *width, int *height);
