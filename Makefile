@@ -11,7 +11,7 @@ CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 \
                -Wno-unused-parameter -fno-strict-aliasing -D_GNU_SOURCE -I.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LIBS      = $(PKG_LIBS) -ljpeg -lpthread -lm
+LIBS      = $(PKG_LIBS) -ljpeg -lpng -lpthread -lm
 
 # Every module in lib/ and hostd/ except main.c goes into one static library
 # that the daemon, the unit tests and the fuzzers all link.

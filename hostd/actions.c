@@ -42,6 +42,47 @@ static const struct api_param p_import_key_pair[] = {
 	{ "KeyName", P_STR }, { "PublicKeyMaterial", P_B64 }, TAGSPEC, DRYRUN, END,
 };
 
+static const struct api_param p_run_instances[] = {
+	{ "ImageId", P_STR }, { "InstanceType", P_STR }, { "MinCount", P_INT }, { "MaxCount", P_INT },
+	{ "KeyName", P_STR }, { "UserData", P_B64 }, { "SecurityGroupId.N", P_STR }, { "SecurityGroup.N", P_STR },
+	{ "SubnetId", P_STR }, { "ClientToken", P_STR }, { "InstanceInitiatedShutdownBehavior", P_STR },
+	{ "DisableApiTermination", P_BOOL }, { "Placement.AvailabilityZone", P_STR },
+	{ "Placement.GroupName", P_STR }, { "Placement.Tenancy", P_STR },
+	{ "BlockDeviceMapping.N.DeviceName", P_STR }, { "BlockDeviceMapping.N.NoDevice", P_STR },
+	{ "BlockDeviceMapping.N.Ebs.VolumeSize", P_INT }, { "BlockDeviceMapping.N.Ebs.DeleteOnTermination", P_BOOL },
+	{ "BlockDeviceMapping.N.Ebs.VolumeType", P_STR }, { "BlockDeviceMapping.N.Ebs.SnapshotId", P_STR },
+	{ "MetadataOptions.HttpTokens", P_STR }, { "MetadataOptions.HttpPutResponseHopLimit", P_INT },
+	{ "MetadataOptions.HttpEndpoint", P_STR }, { "MetadataOptions.HttpProtocolIpv6", P_STR },
+	{ "MetadataOptions.InstanceMetadataTags", P_STR }, TAGSPEC, DRYRUN, END,
+};
+static const struct api_param p_describe_instances[] = {
+	{ "InstanceId.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
+};
+static const struct api_param p_instance_ids[] = { { "InstanceId.N", P_STR }, DRYRUN, END };
+static const struct api_param p_start_instances[] = {
+	{ "InstanceId.N", P_STR }, { "AdditionalInfo", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_stop_instances[] = {
+	{ "InstanceId.N", P_STR }, { "Force", P_BOOL }, { "Hibernate", P_BOOL }, DRYRUN, END,
+};
+static const struct api_param p_terminate_instances[] = {
+	{ "InstanceId.N", P_STR }, { "SkipOsShutdown", P_BOOL }, DRYRUN, END,
+};
+static const struct api_param p_describe_instance_attribute[] = {
+	{ "InstanceId", P_STR }, { "Attribute", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_modify_instance_attribute[] = {
+	{ "InstanceId", P_STR }, { "Attribute", P_STR }, { "Value", P_STR }, { "InstanceType.Value", P_STR },
+	{ "UserData.Value", P_B64 }, { "DisableApiTermination.Value", P_BOOL },
+	{ "InstanceInitiatedShutdownBehavior.Value", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_get_console_output[] = {
+	{ "InstanceId", P_STR }, { "Latest", P_BOOL }, DRYRUN, END,
+};
+static const struct api_param p_get_console_screenshot[] = {
+	{ "InstanceId", P_STR }, { "WakeUp", P_BOOL }, DRYRUN, END,
+};
+
 const struct api_action api_actions[] = {
 	{ "CreateKeyPair", act_create_key_pair, true, p_create_key_pair },
 	{ "CreateTags", act_create_tags, true, p_create_tags },
@@ -49,10 +90,20 @@ const struct api_action api_actions[] = {
 	{ "DeleteTags", act_delete_tags, true, p_create_tags },
 	{ "DescribeAccountAttributes", act_describe_account_attributes, false, p_describe_account_attributes },
 	{ "DescribeAvailabilityZones", act_describe_availability_zones, false, p_describe_availability_zones },
+	{ "DescribeInstanceAttribute", act_describe_instance_attribute, false, p_describe_instance_attribute },
 	{ "DescribeInstanceTypes", act_describe_instance_types, false, p_describe_instance_types },
+	{ "DescribeInstances", act_describe_instances, false, p_describe_instances },
 	{ "DescribeKeyPairs", act_describe_key_pairs, false, p_describe_key_pairs },
 	{ "DescribeRegions", act_describe_regions, false, p_describe_regions },
 	{ "DescribeTags", act_describe_tags, false, p_describe_tags },
+	{ "GetConsoleOutput", act_get_console_output, false, p_get_console_output },
+	{ "GetConsoleScreenshot", act_get_console_screenshot, false, p_get_console_screenshot },
 	{ "ImportKeyPair", act_import_key_pair, true, p_import_key_pair },
+	{ "ModifyInstanceAttribute", act_modify_instance_attribute, true, p_modify_instance_attribute },
+	{ "RebootInstances", act_reboot_instances, true, p_instance_ids },
+	{ "RunInstances", act_run_instances, true, p_run_instances },
+	{ "StartInstances", act_start_instances, true, p_start_instances },
+	{ "StopInstances", act_stop_instances, true, p_stop_instances },
+	{ "TerminateInstances", act_terminate_instances, true, p_terminate_instances },
 };
 const size_t api_nactions = ARRAY_SIZE(api_actions);

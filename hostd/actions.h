@@ -19,3 +19,15 @@ int act_delete_key_pair(struct api_req *r);
 int act_create_tags(struct api_req *r);
 int act_delete_tags(struct api_req *r);
 int act_describe_tags(struct api_req *r);
+
+/* act_instances.c */
+int act_run_instances(struct api_req *r);
+int act_describe_instances(struct api_req *r);
+int act_start_instances(struct api_req *r);
+int act_stop_instances(struct api_req *r);
+int act_reboot_instances(struct api_req *r);
+int act_terminate_instances(struct api_req *r);
+int act_describe_instance_attribute(struct api_req *r);
+int act_modify_instance_attribute(struct api_req *r);
+int act_get_console_output(struct api_req *r);
+int act_get_console_screenshot(struct api_req *r);

@@ -14,6 +14,7 @@
 #include "hostd/config.h"
 #include "hostd/hostd.h"
 #include "hostd/http.h"
+#include "hostd/instances.h"
 #include "hostd/store.h"
 #include "hostd/throttle.h"
 #include "lib/log.h"
@@ -53,7 +54,7 @@ int main(int argc, char **argv)
 	struct config cfg;
 	struct hostd h;
 	struct http_server *http = NULL;
-	char err[512], dbpath[4096];
+	char err[512], dbpath[4096], *abs_state = NULL;
 	sigset_t sigs;
 	int c, sig, ret = 1;
 
@@ -87,10 +88,18 @@ int main(int argc, char **argv)
 		log_err("main", "mkdir %s: %s", state_dir, strerror(errno));
 		goto out;
 	}
+	/* libvirt and qemu-img need absolute paths for disks and logs. */
+	abs_state = realpath(state_dir, NULL);
+	if (!abs_state) {
+		log_err("main", "realpath %s: %s", state_dir, strerror(errno));
+		goto out;
+	}
+	state_dir = abs_state;
 	if (snprintf(dbpath, sizeof(dbpath), "%s/state.db", state_dir) >= (int)sizeof(dbpath)) {
 		log_err("main", "state dir path too long");
 		goto out;
 	}
+	pthread_mutex_init(&h.lock, NULL);
 	if (store_open(&h.store, dbpath) < 0)
 		goto out;
 	h.cfg = &cfg;
@@ -105,14 +114,16 @@ int main(int argc, char **argv)
 	}
 	if (accounts_sync(h.store, &cfg, state_dir) < 0)
 		goto out;
-
-	/* Signals are taken synchronously by this thread only; the HTTP thread
-	 * inherits the mask. */
+	/* Signals are taken synchronously by this thread only; every other
+	 * thread (HTTP, reconciler, libvirt's) inherits the mask. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (instmgr_start(&h) < 0)
+		goto out;
+
 
 	if (http_start(&http, &h, cfg.listen) < 0)
 		goto out;
@@ -123,8 +134,10 @@ int main(int argc, char **argv)
 	ret = 0;
 out:
 	http_stop(http);
+	instmgr_stop(&h);
 	throttle_free(h.throttle);
 	store_close(h.store);
 	config_free(&cfg);
+	free(abs_state);
 	return ret;
 }

@@ -13,7 +13,7 @@ PKGS=(
   # instances: libvirt's QEMU driver (embedded in hostd, and libvirtd for the
   # qemu:///system test), virsh for the launch benchmark, JPEG screenshots
   libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
-  libjpeg62-turbo-dev
+  libjpeg62-turbo-dev libpng-dev
   wrk
 )
 

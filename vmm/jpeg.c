@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <jpeglib.h>
+#include <png.h>
 
 #include "vmm/vmm.h"
 
@@ -53,15 +54,49 @@ static void jerr_exit(j_common_ptr c)
 	longjmp(e->jb, 1);
 }
 
+static int rgb_to_jpeg(const unsigned char *rgb, long w, long h, int quality, unsigned char **jpg, size_t *jlen);
+
+int vmm_png_to_jpeg(const unsigned char *png, size_t len, int quality, unsigned char **jpg, size_t *jlen,
+		    int *width, int *height)
+{
+	png_image img;
+	unsigned char *rgb = NULL;
+	int ret;
+
+	memset(&img, 0, sizeof(img));
+	img.version = PNG_IMAGE_VERSION;
+	if (!png_image_begin_read_from_memory(&img, png, len))
+		return -EINVAL;
+	if (img.width == 0 || img.height == 0 || img.width > 16384 || img.height > 16384) {
+		png_image_free(&img);
+		return -EINVAL;
+	}
+	img.format = PNG_FORMAT_RGB;
+	rgb = malloc(PNG_IMAGE_SIZE(img));
+	if (!rgb) {
+		png_image_free(&img);
+		return -ENOMEM;
+	}
+	if (!png_image_finish_read(&img, NULL, rgb, 0, NULL)) {
+		png_image_free(&img);
+		free(rgb);
+		return -EINVAL;
+	}
+	ret = rgb_to_jpeg(rgb, (long)img.width, (long)img.height, quality, jpg, jlen);
+	if (ret == 0) {
+		*width = (int)img.width;
+		*height = (int)img.height;
+	}
+	free(rgb);
+	return ret;
+}
+
 int vmm_ppm_to_jpeg(const unsigned char *ppm, size_t len, int quality, unsigned char **jpg, size_t *jlen,
 		    int *width, int *height)
 {
-	struct jpeg_compress_struct c;
-	struct jerr e;
-	unsigned char *volatile out = NULL;
-	unsigned long outlen = 0;
 	long w, h, maxval;
 	size_t pos = 2;
+	int ret;
 
 	if (len < 2 || ppm[0] != 'P' || ppm[1] != '6')
 		return -EINVAL;
@@ -73,6 +108,21 @@ int vmm_ppm_to_jpeg(const unsigned char *ppm, size_t len, int quality, unsigned 
 	pos++; /* the single whitespace after maxval */
 	if (len - pos < (size_t)(w * h * 3))
 		return -EINVAL;
+	ret = rgb_to_jpeg(ppm + pos, w, h, quality, jpg, jlen);
+	if (ret == 0) {
+		*width = (int)w;
+		*height = (int)h;
+	}
+	return ret;
+}
+
+static int rgb_to_jpeg(const unsigned char *rgb, long w, long h, int quality, unsigned char **jpg, size_t *jlen)
+{
+	struct jpeg_compress_struct c;
+	struct jerr e;
+	unsigned char *volatile out = NULL;
+	unsigned long outlen = 0;
+
 	memset(&c, 0, sizeof(c));
 	c.err = jpeg_std_error(&e.mgr);
 	e.mgr.error_exit = jerr_exit;
@@ -95,7 +145,7 @@ int vmm_ppm_to_jpeg(const unsigned char *ppm, size_t len, int quality, unsigned 
 		jpeg_set_quality(&c, quality, TRUE);
 		jpeg_start_compress(&c, TRUE);
 		while (c.next_scanline < c.image_height) {
-			JSAMPROW row = (JSAMPROW)(ppm + pos + (size_t)c.next_scanline * (size_t)w * 3);
+			JSAMPROW row = (JSAMPROW)(rgb + (size_t)c.next_scanline * (size_t)w * 3);
 
 			jpeg_write_scanlines(&c, &row, 1);
 		}
@@ -105,7 +155,5 @@ int vmm_ppm_to_jpeg(const unsigned char *ppm, size_t len, int quality, unsigned 
 	jpeg_destroy_compress(&c);
 	*jpg = out;
 	*jlen = outlen;
-	*width = (int)w;
-	*height = (int)h;
 	return 0;
 }

@@ -177,6 +177,14 @@ int vmm_open(struct vmm **out, const char *uri, const char *state_dir, vmm_event
 	v->fn = fn;
 	v->opaque = opaque;
 	virSetErrorFunc(NULL, quiet);
+	/* libvirt's own log (errors it handles itself included) goes to a
+	 * file in the state directory, not hostd's stderr, unless asked. */
+	if (!getenv("LIBVIRT_LOG_OUTPUTS")) {
+		char lo[4200];
+
+		if (snprintf(lo, sizeof(lo), "3:file:%s/libvirt.log", state_dir) < (int)sizeof(lo))
+			setenv("LIBVIRT_LOG_OUTPUTS", lo, 1);
+	}
 	pthread_once(&event_once, event_init);
 	if (!event_ok) {
 		log_err("vmm", "cannot start libvirt's event loop");
@@ -435,12 +443,14 @@ int vmm_screenshot_jpeg(struct vmm *v, const char *name, unsigned char **jpg, si
 		}
 	}
 	virStreamFinish(st);
-	if (strcmp(mime, "image/x-portable-pixmap")) {
-		log_err("vmm", "screenshot %s: unexpected format %s", name, mime);
+	if (!strcmp(mime, "image/png"))
+		ret = vmm_png_to_jpeg((const unsigned char *)img.data, img.len, 85, jpg, len, width, height);
+	else if (!strcmp(mime, "image/x-portable-pixmap"))
+		ret = vmm_ppm_to_jpeg((const unsigned char *)img.data, img.len, 85, jpg, len, width, height);
+	else
 		ret = -EPROTO;
-		goto out;
-	}
-	ret = vmm_ppm_to_jpeg((const unsigned char *)img.data, img.len, 85, jpg, len, width, height);
+	if (ret < 0)
+		log_err("vmm", "screenshot %s: cannot convert %s: %s", name, mime, strerror(-ret));
 out:
 	free(mime);
 	buf_free(&img);

@@ -82,6 +82,9 @@ void vmm_list_free(char **names, size_t n);
 /* The guest's screen as a JPEG (malloc'd). */
 int vmm_screenshot_jpeg(struct vmm *v, const char *name, unsigned char **jpg, size_t *len,
 			int *width, int *height);
-/* PPM (P6, as QEMU's screendump writes) to JPEG; pure, unit tested. */
+/* PNG or PPM (P6), as QEMU's screendump writes them, to JPEG; pure, unit
+ * tested. */
+int vmm_png_to_jpeg(const unsigned char *png, size_t len, int quality, unsigned char **jpg,
+		    size_t *jlen, int *width, int *height);
 int vmm_ppm_to_jpeg(const unsigned char *ppm, size_t len, int quality, unsigned char **jpg,
 		    size_t *jlen, int *width, int *height);
