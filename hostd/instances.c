@@ -5,6 +5,7 @@
  * as a compare-and-set on the state it read, so an API call that raced it
  * (a terminate during a launch) wins and the next pass acts on it. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@ struct instmgr {
 	bool kicked, quit;
 	enum vmm_accel accel;
 	int64_t last_press_ms;
+	char imds_pipe[4096];      /* the per-connection metadata responder, "" if missing */
 };
 
 struct work {
@@ -210,6 +212,130 @@ static int mkdir_p2(const char *parent, const char *child)
 	return 0;
 }
 
+static int write_file(const char *dir, const char *rel, const void *data, size_t len, mode_t mode)
+{
+	char path[4400], tmp[4500];
+	int fd, ret = 0;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, rel) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	/* parents of nested leaves (placement/availability-zone) */
+	for (char *p = path + strlen(dir) + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+			ret = -errno;
+			*p = '/';
+			return ret;
+		}
+		*p = '/';
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	if (len && write(fd, data, len) != (ssize_t)len)
+		ret = -EIO;
+	close(fd);
+	if (ret == 0 && rename(tmp, path) < 0)
+		ret = -errno;
+	if (ret < 0)
+		unlink(tmp);
+	return ret;
+}
+
+static int put(const char *dir, const char *rel, const char *text)
+{
+	return write_file(dir, rel, text, strlen(text), 0600);
+}
+
+/* The metadata the guest's 169.254.169.254 serves, as a file tree the
+ * per-connection responder (hostd-imds-pipe) reads: meta-data/ mirrors
+ * the paths, user-data is raw, options and token.key steer tokens. */
+static int write_imds(struct hostd *h, const struct work *w, const char *dir)
+{
+	sqlite3_stmt *st;
+	struct buf opts = BUF_INIT;
+	char md[4300], keyfile[4300], num[32];
+	int ret = 0;
+
+	snprintf(md, sizeof(md), "%s/imds", dir);
+	{
+		const char *argv[] = { "rm", "-rf", md, NULL };
+
+		cmd_run(argv, NULL, NULL);
+	}
+	if (mkdir(md, 0700) < 0)
+		return -errno;
+	pthread_mutex_lock(&h->lock);
+	st = store_stmt(h->store, "SELECT i.image_id, i.reservation_id, i.launch_index, i.user_data, i.key_name, "
+				  "k.public_key, i.md_http_tokens, i.md_http_endpoint, i.md_hop_limit, i.root_device_name, "
+				  "i.security_group_ids FROM instances i LEFT JOIN key_pairs k ON k.account_id = "
+				  "i.account_id AND k.name = i.key_name WHERE i.id = ?1");
+	if (!st || (sqlite3_bind_text(st, 1, w->id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_ROW) {
+		ret = -EIO;
+		goto out;
+	}
+#define COL(i) ((const char *)sqlite3_column_text(st, (i)))
+	snprintf(num, sizeof(num), "%d", sqlite3_column_int(st, 2));
+	if ((ret = put(md, "meta-data/ami-id", COL(0))) < 0 || (ret = put(md, "meta-data/reservation-id", COL(1))) < 0 ||
+	    (ret = put(md, "meta-data/ami-launch-index", num)) < 0 ||
+	    (ret = put(md, "meta-data/ami-manifest-path", "(unknown)")) < 0 ||
+	    (ret = put(md, "meta-data/instance-id", w->id)) < 0 ||
+	    (ret = put(md, "meta-data/instance-type", w->type)) < 0 ||
+	    (ret = put(md, "meta-data/instance-action", "none")) < 0 ||
+	    (ret = put(md, "meta-data/placement/availability-zone", w->az)) < 0 ||
+	    (ret = put(md, "meta-data/placement/region", h->cfg->region)) < 0 ||
+	    (ret = put(md, "meta-data/block-device-mapping/ami", COL(9))) < 0 ||
+	    (ret = put(md, "meta-data/block-device-mapping/root", COL(9))) < 0)
+		goto out;
+	if (sqlite3_column_bytes(st, 3) > 0 &&
+	    (ret = write_file(md, "user-data", sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
+			      0600)) < 0)
+		goto out;
+	if (COL(4) && COL(5)) {
+		struct buf l = BUF_INIT;
+
+		buf_printf(&l, "0=%s", COL(4));
+		ret = put(md, "meta-data/public-keys/.listing", l.data);
+		buf_free(&l);
+		if (ret < 0 || (ret = put(md, "meta-data/public-keys/0/openssh-key", COL(5))) < 0)
+			goto out;
+	}
+	buf_printf(&opts, "instance_id=%s\nhttp_tokens=%s\nhttp_endpoint=%s\nhop_limit=%d\n", w->id, COL(6), COL(7),
+		   sqlite3_column_int(st, 8));
+	if ((ret = put(md, "options", opts.data)) < 0)
+		goto out;
+#undef COL
+	/* One key per instance for its IMDSv2 tokens, kept across restarts
+	 * of the instance so live tokens stay valid until they expire. */
+	snprintf(keyfile, sizeof(keyfile), "%s/token.key", dir);
+	if (access(keyfile, R_OK) < 0) {
+		unsigned char key[32];
+
+		if (random_bytes(key, sizeof(key)) < 0 || (ret = write_file(dir, "token.key", key, sizeof(key), 0600)) < 0)
+			goto out;
+	}
+	{
+		char dst[4400];
+		int in = open(keyfile, O_RDONLY | O_CLOEXEC);
+		unsigned char key[32];
+
+		snprintf(dst, sizeof(dst), "%s/token.key", md);
+		if (in < 0 || read(in, key, sizeof(key)) != sizeof(key)) {
+			if (in >= 0)
+				close(in);
+			ret = -EIO;
+			goto out;
+		}
+		close(in);
+		ret = write_file(md, "token.key", key, sizeof(key), 0600);
+	}
+out:
+	pthread_mutex_unlock(&h->lock);
+	buf_free(&opts);
+	return ret;
+}
+
 /* pending: make the root volume if this is the first boot, start the VM
  * paused, finish wiring, resume. */
 static void launch(struct hostd *h, struct work *w)
@@ -223,6 +349,8 @@ static void launch(struct hostd *h, struct work *w)
 		.tb_cache_mib = h->cfg->tb_cache_mib, .disks = &disk, .ndisks = 1, .console_log = console,
 	};
 	bool first = !strcmp(w->vol_state, "creating");
+	char imds_dir[4300], mac[20];
+	const char *imds_argv[] = { NULL, "--dir", NULL, NULL };
 	int r;
 
 	if (!w->vol_id[0]) {
@@ -235,6 +363,20 @@ static void launch(struct hostd *h, struct work *w)
 	if (mkdir_p2(parent, dir) < 0) {
 		snprintf(err, sizeof(err), "mkdir %s: %s", dir, strerror(errno));
 		goto fail;
+	}
+	if (write_imds(h, w, dir) < 0) {
+		snprintf(err, sizeof(err), "cannot write the metadata for %s", dir);
+		goto fail;
+	}
+	snprintf(imds_dir, sizeof(imds_dir), "%s/imds", dir);
+	if (m->imds_pipe[0]) {
+		imds_argv[0] = m->imds_pipe;
+		imds_argv[2] = imds_dir;
+		spec.imds_argv = imds_argv;
+		/* locally administered, stable per instance */
+		snprintf(mac, sizeof(mac), "0e:%.2s:%.2s:%.2s:%.2s:%.2s", w->id + 2, w->id + 4, w->id + 6, w->id + 8,
+			 w->id + 10);
+		spec.mac = mac;
 	}
 	if (first) {
 		if (create_overlay(w, err, sizeof(err)) < 0)
@@ -539,6 +681,25 @@ int instmgr_start(struct hostd *h)
 		return r;
 	}
 	log_info("instance", "accelerator %s", why);
+	{
+		char exe[4000];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		char *slash;
+
+		if (n > 0) {
+			exe[n] = '\0';
+			slash = strrchr(exe, '/');
+			if (slash) {
+				*slash = '\0';
+				snprintf(m->imds_pipe, sizeof(m->imds_pipe), "%s/hostd-imds-pipe", exe);
+			}
+		}
+		if (access(m->imds_pipe, X_OK) < 0) {
+			log_err("instance", "%s is missing: guests get no network and no metadata service",
+				m->imds_pipe);
+			m->imds_pipe[0] = '\0';
+		}
+	}
 	r = vmm_open(&h->vmm, h->cfg->libvirt_uri, h->state_dir, on_event, h);
 	if (r < 0)
 		return r;

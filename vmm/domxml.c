@@ -26,11 +26,51 @@ static void entry(struct buf *b, const char *name, const char *value)
 	buf_adds(b, "</entry>\n");
 }
 
+/* One argument for QEMU's guestfwd "cmd:" string, which libslirp splits
+ * with g_shell_parse_argv: single-quoted, with ' as '\''. Commas double,
+ * as QEMU's option parser wants. */
+static void slirp_arg(struct buf *o, const char *a)
+{
+	buf_addc(o, '\'');
+	for (; *a; a++) {
+		if (*a == '\'')
+			buf_adds(o, "'\\''");
+		else if (*a == ',')
+			buf_adds(o, ",,");
+		else
+			buf_addc(o, *a);
+	}
+	buf_addc(o, '\'');
+}
+
+static void imds_nic(struct buf *b, const struct vmm_spec *s)
+{
+	struct buf nd = BUF_INIT;
+
+	buf_adds(&nd, "user,id=imds0,restrict=on,net=169.254.0.0/16,host=169.254.0.1,dhcpstart=169.254.0.15,"
+		      "guestfwd=tcp:169.254.169.254:80-cmd:");
+	for (size_t i = 0; s->imds_argv[i]; i++) {
+		if (i)
+			buf_addc(&nd, ' ');
+		slirp_arg(&nd, s->imds_argv[i]);
+	}
+	buf_adds(b, "  <qemu:commandline>\n    <qemu:arg value='-netdev'/>\n    <qemu:arg value='");
+	esc(b, nd.data);
+	buf_adds(b, "'/>\n    <qemu:arg value='-device'/>\n    <qemu:arg value='virtio-net-pci,netdev=imds0");
+	if (s->mac) {
+		buf_adds(b, ",mac=");
+		esc(b, s->mac);
+	}
+	buf_adds(b, "'/>\n  </qemu:commandline>\n");
+	buf_free(&nd);
+}
+
 void vmm_domain_xml(const struct vmm_spec *s, struct buf *b)
 {
 	bool kvm = s->accel == VMM_ACCEL_KVM;
 
-	buf_printf(b, "<domain type='%s'>\n", kvm ? "kvm" : "qemu");
+	buf_printf(b, "<domain type='%s'%s>\n", kvm ? "kvm" : "qemu",
+		   s->imds_argv ? " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'" : "");
 	buf_adds(b, "  <name>");
 	esc(b, s->name);
 	buf_adds(b, "</name>\n  <uuid>");
@@ -98,5 +138,8 @@ void vmm_domain_xml(const struct vmm_spec *s, struct buf *b)
 	buf_adds(b, "    <video>\n      <model type='vga' vram='16384' heads='1'/>\n    </video>\n");
 	buf_adds(b, "    <memballoon model='none'/>\n");
 	buf_adds(b, "    <rng model='virtio'>\n      <backend model='random'>/dev/urandom</backend>\n    </rng>\n");
-	buf_adds(b, "  </devices>\n</domain>\n");
+	buf_adds(b, "  </devices>\n");
+	if (s->imds_argv)
+		imds_nic(b, s);
+	buf_adds(b, "</domain>\n");
 }

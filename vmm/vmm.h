@@ -58,6 +58,11 @@ struct vmm_spec {
 	const struct vmm_disk *disks;
 	size_t ndisks;
 	const char *console_log;     /* serial console appended to this file */
+	/* Until VPC networking exists: a user-mode NIC isolated from the host
+	 * (restrict=on) whose only way out is 169.254.169.254:80, served per
+	 * connection by this program (argv, run by QEMU, no shell). NULL: no NIC. */
+	const char *const *imds_argv;
+	const char *mac;
 };
 
 /* The domain XML for spec (pure: golden-file tested). */
