@@ -29,7 +29,7 @@ FUZZ_SECONDS ?= 30
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps run test lint unit unit-san fuzz integration bench bench-api clean
+.PHONY: all deps run test lint unit unit-san fuzz integration bench bench-api bench-launch clean
 all: $(BUILD)/bin/hostd
 
 deps:
@@ -108,10 +108,13 @@ run: deps
 	$(MAKE) all
 	bash scripts/run.sh
 
-bench: bench-api
+bench: bench-api bench-launch
 bench-api: deps
 	$(MAKE) all
 	bash bench/api/run.sh
+
+bench-launch: deps all tiny-ami
+	bash bench/launch/run.sh
 
 clean:
 	rm -rf $(BUILD)

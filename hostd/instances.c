@@ -205,9 +205,9 @@ static int create_overlay(const struct work *w, char *err, size_t errlen)
 
 static int mkdir_p2(const char *parent, const char *child)
 {
-	if (mkdir(parent, 0700) < 0 && errno != EEXIST)
+	if (mkdir(parent, 0711) < 0 && errno != EEXIST)
 		return -errno;
-	if (mkdir(child, 0700) < 0 && errno != EEXIST)
+	if (mkdir(child, 0711) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
 }
@@ -670,7 +670,7 @@ int instmgr_start(struct hostd *h)
 	for (size_t i = 0; i < ARRAY_SIZE(state_dirs); i++) {
 		char path[4200];
 
-		if (state_path(h, state_dirs[i], path, sizeof(path)) < 0 || (mkdir(path, 0700) < 0 && errno != EEXIST)) {
+		if (state_path(h, state_dirs[i], path, sizeof(path)) < 0 || (mkdir(path, 0711) < 0 && errno != EEXIST)) {
 			log_err("instance", "cannot create %s/%s: %s", h->state_dir, state_dirs[i], strerror(errno));
 			return -EIO;
 		}

@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 		log_err("main", "--listen too long");
 		goto out;
 	}
-	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
+	if (mkdir(state_dir, 0711) < 0 && errno != EEXIST) {
 		log_err("main", "mkdir %s: %s", state_dir, strerror(errno));
 		goto out;
 	}
