@@ -13,12 +13,13 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS      = $(PKG_LIBS) -ljpeg -lpthread -lm
 
-# Every module in lib/ and hostd/ except main.c goes into one static library
-# that the daemon, the unit tests and the fuzzers all link.
-SRCS     := $(filter-out hostd/main.c,$(wildcard lib/*.c hostd/*.c vmm/*.c images/*.c))
+# Every module in lib/, hostd/, vmm/, images/ and metadata/ except main.c
+# goes into one static library that the daemon, the unit tests and the
+# fuzzers all link.
+SRCS     := $(filter-out hostd/main.c,$(wildcard lib/*.c hostd/*.c vmm/*.c images/*.c metadata/*.c))
 OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS := $(SRCS:%.c=$(BUILD)/san/%.o)
-HDRS     := $(wildcard lib/*.h hostd/*.h vmm/*.h images/*.h)
+HDRS     := $(wildcard lib/*.h hostd/*.h vmm/*.h images/*.h metadata/*.h)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -93,7 +94,7 @@ integration: $(BUILD)/bin/hostd-san
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --inline-suppr -I. --std=c11 -D_GNU_SOURCE hostd lib
+	  --inline-suppr -I. --std=c11 -D_GNU_SOURCE hostd lib metadata
 
 test: deps
 	$(MAKE) all
