@@ -1,6 +1,6 @@
 # hostd: the only build entry point.
 #   make deps    install the Debian packages the build and tests need (idempotent)
-#   make         build build/bin/hostd
+#   make         build build/bin/hostd and build/bin/hostd-imds-pipe
 #   make run     deps + build + start hostd on 127.0.0.1:8788 with state in ./var
 #   make test    deps + build + every test suite (unit, ASan/UBSan, fuzz, integration)
 
@@ -13,10 +13,10 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS      = $(PKG_LIBS) -ljpeg -lpthread -lm
 
-# Every module in lib/, hostd/, vmm/, images/ and metadata/ except main.c
-# goes into one static library that the daemon, the unit tests and the
-# fuzzers all link.
-SRCS     := $(filter-out hostd/main.c,$(wildcard lib/*.c hostd/*.c vmm/*.c images/*.c metadata/*.c))
+# Every module except the programs' main files goes into one static library
+# that the programs, the unit tests and the fuzzers all link.
+MAINS    := hostd/main.c metadata/pipe_main.c
+SRCS     := $(filter-out $(MAINS),$(wildcard lib/*.c hostd/*.c vmm/*.c images/*.c metadata/*.c))
 OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS := $(SRCS:%.c=$(BUILD)/san/%.o)
 HDRS     := $(wildcard lib/*.h hostd/*.h vmm/*.h images/*.h metadata/*.h)
@@ -31,7 +31,7 @@ FUZZ_SECONDS ?= 30
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all deps run test lint unit unit-san fuzz integration bench bench-api clean
-all: $(BUILD)/bin/hostd
+all: $(BUILD)/bin/hostd $(BUILD)/bin/hostd-imds-pipe
 
 deps:
 	@bash scripts/deps.sh
@@ -59,6 +59,16 @@ $(BUILD)/bin/hostd: $(BUILD)/obj/hostd/main.o $(BUILD)/libhostd.a
 # The daemon itself under ASan/UBSan: the integration suite runs against it,
 # so every bad request the tests send is also a memory-safety check.
 $(BUILD)/bin/hostd-san: $(BUILD)/san/hostd/main.o $(BUILD)/libhostd-san.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+
+# The IMDS for one guest connection (QEMU guestfwd=...-cmd:), plainly and
+# under ASan/UBSan for the tests.
+$(BUILD)/bin/hostd-imds-pipe: $(BUILD)/obj/metadata/pipe_main.o $(BUILD)/libhostd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bin/hostd-imds-pipe-san: $(BUILD)/san/metadata/pipe_main.o $(BUILD)/libhostd-san.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
 
