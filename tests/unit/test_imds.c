@@ -246,6 +246,10 @@ static void test_token_roundtrip(void **state)
 
 	(void)state;
 	mint(tok, NOW, 60);
+	/* The format, from an independent implementation (Python's hmac):
+	 * base64url(1 || be64(expiry) || HMAC-SHA256(key, "imdsv2" || 1 ||
+	 * be64(expiry) || instance id)), unpadded. */
+	assert_string_equal(tok, "AQAAAABlU_E8OnHRLFRwog3uH0B3noto2lCBLg80JFjQsQBm3XjaNiY");
 	assert_int_equal(strlen(tok), IMDS_TOKEN_LEN);
 	for (size_t i = 0; i < IMDS_TOKEN_LEN; i++)
 		assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", tok[i]));
