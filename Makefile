@@ -1,6 +1,6 @@
 # hostd: the only build entry point.
 #   make deps    install the Debian packages the build and tests need (idempotent)
-#   make         build build/bin/hostd
+#   make         build build/bin/hostd and build/bin/hostd-imds-pipe
 #   make run     deps + build + start hostd on 127.0.0.1:8788 with state in ./var
 #   make test    deps + build + every test suite (unit, ASan/UBSan, fuzz, integration)
 
@@ -13,12 +13,13 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS      = $(PKG_LIBS) -ljpeg -lpng -lpthread -lm
 
-# Every module in lib/ and hostd/ except main.c goes into one static library
-# that the daemon, the unit tests and the fuzzers all link.
-SRCS     := $(filter-out hostd/main.c,$(wildcard lib/*.c hostd/*.c vmm/*.c images/*.c))
+# Every module except the programs' main files goes into one static library
+# that the programs, the unit tests and the fuzzers all link.
+MAINS    := hostd/main.c metadata/pipe_main.c
+SRCS     := $(filter-out $(MAINS),$(wildcard lib/*.c hostd/*.c vmm/*.c images/*.c metadata/*.c))
 OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS := $(SRCS:%.c=$(BUILD)/san/%.o)
-HDRS     := $(wildcard lib/*.h hostd/*.h vmm/*.h images/*.h)
+HDRS     := $(wildcard lib/*.h hostd/*.h vmm/*.h images/*.h metadata/*.h)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -30,7 +31,7 @@ FUZZ_SECONDS ?= 30
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all deps run test lint unit unit-san fuzz integration bench bench-api bench-launch clean
-all: $(BUILD)/bin/hostd
+all: $(BUILD)/bin/hostd $(BUILD)/bin/hostd-imds-pipe
 
 deps:
 	@bash scripts/deps.sh
@@ -61,6 +62,16 @@ $(BUILD)/bin/hostd-san: $(BUILD)/san/hostd/main.o $(BUILD)/libhostd-san.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
 
+# The IMDS for one guest connection (QEMU guestfwd=...-cmd:), plainly and
+# under ASan/UBSan for the tests.
+$(BUILD)/bin/hostd-imds-pipe: $(BUILD)/obj/metadata/pipe_main.o $(BUILD)/libhostd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bin/hostd-imds-pipe-san: $(BUILD)/san/metadata/pipe_main.o $(BUILD)/libhostd-san.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhostd.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libhostd.a $(LIBS) -lcmocka
@@ -87,13 +98,14 @@ fuzz: $(FUZZ_BINS)
 
 # Debian's python3 (not a pyenv one first on PATH): its pytest and boto3
 # come from `make deps`.
-integration: $(BUILD)/bin/hostd-san
+integration: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds-pipe $(BUILD)/bin/hostd-imds-pipe-san tiny-ami
 	cd tests/integration && HOSTD_BIN=$(CURDIR)/$(BUILD)/bin/hostd-san \
+	  IMDS_PIPE_BIN=$(CURDIR)/$(BUILD)/bin/hostd-imds-pipe-san \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider .
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --inline-suppr -I. --std=c11 -D_GNU_SOURCE hostd lib
+	  --inline-suppr -I. --std=c11 -D_GNU_SOURCE hostd lib metadata
 
 test: deps
 	$(MAKE) all

@@ -1,0 +1,170 @@
+/* hostd-imds-pipe: the IMDS for one guest TCP connection. QEMU's user-mode
+ * NIC starts it for every connection to 169.254.169.254:80
+ * (guestfwd=tcp:169.254.169.254:80-cmd:hostd-imds-pipe --dir DIR) with the
+ * connection on stdin/stdout, so it serves exactly the instance whose imds/
+ * directory DIR is. Keep-alive; exits on EOF, after IDLE_MS without a
+ * complete request, after MAX_REQUESTS, or when a response says close. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "metadata/imds.h"
+
+#define IDLE_MS 10000
+#define MAX_REQUESTS 1000
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hostd-imds-pipe --dir DIR\n"
+		   "Serves one IMDS connection on stdin/stdout from DIR (an instance's imds/).\n");
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Answers every complete request at the start of in; returns the bytes
+ * left over, or -1 when the connection is done. */
+static ssize_t serve_buffered(int dirfd, char *in, size_t len, unsigned *served)
+{
+	struct buf out = BUF_INIT;
+	ssize_t rc = (ssize_t)len;
+
+	while (len > 0) {
+		struct imds_config cfg;
+		struct imds_ctx ctx = { .dirfd = dirfd, .last = *served + 1 >= MAX_REQUESTS };
+		bool close = false;
+		ssize_t n;
+		int lr;
+
+		/* hostd may rewrite options and token.key at any time. */
+		lr = imds_config_load(dirfd, &cfg);
+		if (lr < 0)
+			log_warn("imds", "cannot load options/token.key: %s", strerror(-lr));
+		ctx.cfg = lr < 0 ? NULL : &cfg;
+		ctx.now = now_ms() / 1000;
+		n = imds_handle(&ctx, in, len, &out, &close);
+		OPENSSL_cleanse(&cfg, sizeof(cfg));
+		if (n <= 0)
+			break;
+		(*served)++;
+		if (write_all(STDOUT_FILENO, out.data, out.len) < 0 || close) {
+			rc = -1;
+			goto out;
+		}
+		buf_reset(&out);
+		memmove(in, in + n, len - (size_t)n);
+		len -= (size_t)n;
+		rc = (ssize_t)len;
+	}
+out:
+	buf_free(&out);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = NULL;
+	unsigned served = 0;
+	int64_t deadline;
+	size_t len = 0;
+	char *in = NULL;
+	int c, dirfd;
+
+	while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!dir || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	/* A guest that hangs up early must not kill us mid-write. */
+	signal(SIGPIPE, SIG_IGN);
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		log_err("imds", "%s: %s", dir, strerror(errno));
+		return 1;
+	}
+	in = xmalloc(IMDS_REQUEST_MAX);
+	deadline = mono_ms() + IDLE_MS;
+	while (served < MAX_REQUESTS) {
+		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+		int64_t wait = deadline - mono_ms();
+		unsigned before = served;
+		ssize_t n;
+
+		/* Idle means no complete request: a trickle of bytes cannot keep
+		 * the process alive either. */
+		if (wait <= 0)
+			break;
+		n = poll(&pfd, 1, (int)wait);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		n = read(STDIN_FILENO, in + len, IMDS_REQUEST_MAX - len);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		n = serve_buffered(dirfd, in, len, &served);
+		if (n < 0)
+			break;
+		len = (size_t)n;
+		if (served != before)
+			deadline = mono_ms() + IDLE_MS;
+		/* Cannot happen (imds_handle answers any full buffer); be sure. */
+		if (len == IMDS_REQUEST_MAX)
+			break;
+	}
+	free(in);
+	close(dirfd);
+	return 0;
+}
