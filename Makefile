@@ -93,7 +93,7 @@ integration: $(BUILD)/bin/hostd-san
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --inline-suppr -I. --std=c11 -D_GNU_SOURCE hostd lib
+	  --inline-suppr -I. --std=c11 -D_GNU_SOURCE hostd lib images
 
 test: deps
 	$(MAKE) all
