@@ -16,6 +16,7 @@
 #include "hostd/http.h"
 #include "hostd/store.h"
 #include "hostd/throttle.h"
+#include "images/registry.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -113,6 +114,8 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (images_start(&h) < 0)
+		goto out;
 
 	if (http_start(&http, &h, cfg.listen) < 0)
 		goto out;
@@ -123,6 +126,7 @@ int main(int argc, char **argv)
 	ret = 0;
 out:
 	http_stop(http);
+	images_stop(&h);
 	throttle_free(h.throttle);
 	store_close(h.store);
 	config_free(&cfg);
