@@ -87,7 +87,7 @@ fuzz: $(FUZZ_BINS)
 
 # Debian's python3 (not a pyenv one first on PATH): its pytest and boto3
 # come from `make deps`.
-integration: $(BUILD)/bin/hostd-san
+integration: $(BUILD)/bin/hostd-san tiny-ami
 	cd tests/integration && HOSTD_BIN=$(CURDIR)/$(BUILD)/bin/hostd-san \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider .
 
