@@ -293,15 +293,22 @@ int act_register_image(struct api_req *r)
 		ret = api_err_internal(r);
 		goto out;
 	}
-	st = store_stmt(s, "SELECT id FROM images WHERE account_id = ? AND name = ? AND state != 'deregistered'");
+	/* Names an import is about to give its AMI are taken too, but that
+	 * AMI's id is not told before the import completes. */
+	st = store_stmt(s, "SELECT id, " IMAGES_VISIBLE_SQL " FROM images WHERE account_id = ? AND name = ? AND "
+			   "state != 'deregistered'");
 	if (!st)
 		goto internal;
 	sqlite3_bind_text(st, 1, r->account_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		ret = api_err(r, 400, "InvalidAMIName.Duplicate", "AMI name %.128s is already in use by AMI %s", name,
-			      col(st, 0));
+		if (sqlite3_column_int(st, 1))
+			ret = api_err(r, 400, "InvalidAMIName.Duplicate", "AMI name %.128s is already in use by AMI %s",
+				      name, col(st, 0));
+		else
+			ret = api_err(r, 400, "InvalidAMIName.Duplicate",
+				      "AMI name %.128s is reserved for the AMI of import task %.128s", name, name);
 		store_rollback(s);
 		goto out;
 	}

@@ -720,6 +720,10 @@ int images_cancel(struct hostd *h, const char *account_id, const char *task_id, 
 	snprintf(t.account, sizeof(t.account), "%s", account_id);
 	snprintf(t.image, sizeof(t.image), "%s", col(st, 1));
 
+	/* A queued task ends here; the one the worker is on is marked, and
+	 * ends once its qemu-img is gone and its files removed. */
+	if (!h->images || strcmp(h->images->current, task_id))
+		return end_task(s, &t, "active", reason);
 	st = store_stmt(s, "UPDATE import_tasks SET status = 'deleting', status_message = ? WHERE id = ?");
 	if (!st)
 		return -EIO;
@@ -727,13 +731,8 @@ int images_cancel(struct hostd *h, const char *account_id, const char *task_id, 
 	sqlite3_bind_text(st, 2, task_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return -EIO;
-	/* The worker ends the task it is converting once qemu-img is gone; a
-	 * queued one ends here. */
-	if (h->images && !strcmp(h->images->current, task_id)) {
-		atomic_store(&h->images->cancel, true);
-		return 0;
-	}
-	return end_task(s, &t, "deleting", NULL);
+	atomic_store(&h->images->cancel, true);
+	return 0;
 }
 
 int images_for_launch(struct hostd *h, const char *account_id, const char *image_id, struct image_launch *out)

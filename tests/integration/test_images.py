@@ -425,7 +425,20 @@ def test_progress_and_cancel(state_dir, slow_qemu, tmp_path):
             assert db.execute("SELECT count(*) FROM images").fetchone() == (0,)
 
         os.unlink(wrap / "hold")
-        done = import_ok(ec2, TINY)[0]["ImportTaskId"]
+        t_done = import_ok(ec2, TINY)[0]
+        done = t_done["ImportTaskId"]
+        # The name an unfinished import will give its AMI is taken, without
+        # telling that AMI's id.
+        (wrap / "hold").write_text("")
+        busy = start_import(ec2, TINY)["ImportTaskId"]
+        with pytest.raises(ClientError) as ex:
+            register(ec2, busy, t_done["SnapshotDetails"][0]["SnapshotId"])
+        with h.db() as db:
+            hidden = db.execute("SELECT image_id FROM import_tasks WHERE id = ?", (busy,)).fetchone()[0]
+        assert err_code(ex) == "InvalidAMIName.Duplicate" and hidden not in ex.value.response["Error"]["Message"]
+        ec2.cancel_import_task(ImportTaskId=busy)
+        assert wait_task(ec2, busy)[0]["Status"] == "deleted"
+        os.unlink(wrap / "hold")
         for tid_, code in [(tid, "IncorrectState"), (done, "IncorrectState"),
                            ("import-ami-0123456789abcdef0", "InvalidConversionTaskId"),
                            ("import-ami-zz", "InvalidConversionTaskId.Malformed")]:
