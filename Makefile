@@ -105,7 +105,7 @@ integration: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds-pipe $(BUILD)/bin/ho
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --inline-suppr -I. --std=c11 -D_GNU_SOURCE hostd lib metadata
+	  --inline-suppr -I. --std=c11 -D_GNU_SOURCE hostd lib metadata images vmm
 
 test: deps
 	$(MAKE) all

@@ -13,6 +13,9 @@
 #define DRYRUN { "DryRun", P_BOOL }
 #define END { NULL, P_STR }
 
+static const struct api_param p_cancel_import_task[] = {
+	{ "ImportTaskId", P_STR }, { "CancelReason", P_STR }, DRYRUN, END,
+};
 static const struct api_param p_create_key_pair[] = {
 	{ "KeyName", P_STR }, { "KeyType", P_STR }, { "KeyFormat", P_STR }, TAGSPEC, DRYRUN, END,
 };
@@ -22,11 +25,25 @@ static const struct api_param p_create_tags[] = {
 static const struct api_param p_delete_key_pair[] = {
 	{ "KeyName", P_STR }, { "KeyPairId", P_STR }, DRYRUN, END,
 };
+static const struct api_param p_deregister_image[] = {
+	{ "ImageId", P_STR }, { "DeleteAssociatedSnapshots", P_BOOL }, DRYRUN, END,
+};
 static const struct api_param p_describe_account_attributes[] = {
 	{ "AttributeName.N", P_STR }, DRYRUN, END,
 };
 static const struct api_param p_describe_availability_zones[] = {
 	{ "ZoneName.N", P_STR }, { "ZoneId.N", P_STR }, { "AllAvailabilityZones", P_BOOL }, FILTERS, DRYRUN, END,
+};
+static const struct api_param p_describe_image_attribute[] = {
+	{ "ImageId", P_STR }, { "Attribute", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_describe_images[] = {
+	{ "ImageId.N", P_STR }, { "Owner.N", P_STR }, { "ExecutableBy.N", P_STR }, { "IncludeDeprecated", P_BOOL },
+	{ "IncludeDisabled", P_BOOL }, FILTERS, PAGING, DRYRUN, END,
+};
+/* This action's model names its filter list "Filters". */
+static const struct api_param p_describe_import_image_tasks[] = {
+	{ "ImportTaskId.N", P_STR }, { "Filters.N.Name", P_STR }, { "Filters.N.Value.N", P_STR }, PAGING, DRYRUN, END,
 };
 static const struct api_param p_describe_instance_types[] = {
 	{ "InstanceType.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
@@ -38,6 +55,18 @@ static const struct api_param p_describe_regions[] = {
 	{ "RegionName.N", P_STR }, { "AllRegions", P_BOOL }, FILTERS, DRYRUN, END,
 };
 static const struct api_param p_describe_tags[] = { FILTERS, PAGING, DRYRUN, END };
+/* DiskContainer.N.UserBucket and .SnapshotId are accepted only to be
+ * refused with a clear message; ClientData, LicenseType and RoleName are
+ * accepted and have no effect here. */
+static const struct api_param p_import_image[] = {
+	{ "DiskContainer.N.Url", P_STR }, { "DiskContainer.N.Format", P_STR },
+	{ "DiskContainer.N.UserBucket.S3Bucket", P_STR }, { "DiskContainer.N.UserBucket.S3Key", P_STR },
+	{ "DiskContainer.N.SnapshotId", P_STR }, { "Description", P_STR }, { "Architecture", P_STR },
+	{ "BootMode", P_STR }, { "Platform", P_STR }, { "Hypervisor", P_STR }, { "LicenseType", P_STR },
+	{ "RoleName", P_STR }, { "ClientToken", P_STR }, { "Encrypted", P_BOOL }, { "KmsKeyId", P_STR },
+	{ "ClientData.Comment", P_STR }, { "ClientData.UploadStart", P_STR }, { "ClientData.UploadEnd", P_STR },
+	{ "ClientData.UploadSize", P_STR }, TAGSPEC, DRYRUN, END,
+};
 static const struct api_param p_import_key_pair[] = {
 	{ "KeyName", P_STR }, { "PublicKeyMaterial", P_B64 }, TAGSPEC, DRYRUN, END,
 };
@@ -82,14 +111,27 @@ static const struct api_param p_get_console_output[] = {
 static const struct api_param p_get_console_screenshot[] = {
 	{ "InstanceId", P_STR }, { "WakeUp", P_BOOL }, DRYRUN, END,
 };
+static const struct api_param p_register_image[] = {
+	{ "Name", P_STR }, { "Description", P_STR }, { "Architecture", P_STR }, { "RootDeviceName", P_STR },
+	{ "BlockDeviceMapping.N.DeviceName", P_STR }, { "BlockDeviceMapping.N.Ebs.SnapshotId", P_STR },
+	{ "BlockDeviceMapping.N.Ebs.VolumeSize", P_INT }, { "BlockDeviceMapping.N.Ebs.DeleteOnTermination", P_BOOL },
+	{ "BlockDeviceMapping.N.Ebs.VolumeType", P_STR }, { "BlockDeviceMapping.N.Ebs.Encrypted", P_BOOL },
+	{ "VirtualizationType", P_STR }, { "BootMode", P_STR }, { "ImdsSupport", P_STR }, { "EnaSupport", P_BOOL },
+	{ "ImageLocation", P_STR }, TAGSPEC, DRYRUN, END,
+};
 
 const struct api_action api_actions[] = {
+	{ "CancelImportTask", act_cancel_import_task, true, p_cancel_import_task },
 	{ "CreateKeyPair", act_create_key_pair, true, p_create_key_pair },
 	{ "CreateTags", act_create_tags, true, p_create_tags },
 	{ "DeleteKeyPair", act_delete_key_pair, true, p_delete_key_pair },
 	{ "DeleteTags", act_delete_tags, true, p_create_tags },
+	{ "DeregisterImage", act_deregister_image, true, p_deregister_image },
 	{ "DescribeAccountAttributes", act_describe_account_attributes, false, p_describe_account_attributes },
 	{ "DescribeAvailabilityZones", act_describe_availability_zones, false, p_describe_availability_zones },
+	{ "DescribeImageAttribute", act_describe_image_attribute, false, p_describe_image_attribute },
+	{ "DescribeImages", act_describe_images, false, p_describe_images },
+	{ "DescribeImportImageTasks", act_describe_import_image_tasks, false, p_describe_import_image_tasks },
 	{ "DescribeInstanceAttribute", act_describe_instance_attribute, false, p_describe_instance_attribute },
 	{ "DescribeInstanceTypes", act_describe_instance_types, false, p_describe_instance_types },
 	{ "DescribeInstances", act_describe_instances, false, p_describe_instances },
@@ -98,9 +140,11 @@ const struct api_action api_actions[] = {
 	{ "DescribeTags", act_describe_tags, false, p_describe_tags },
 	{ "GetConsoleOutput", act_get_console_output, false, p_get_console_output },
 	{ "GetConsoleScreenshot", act_get_console_screenshot, false, p_get_console_screenshot },
+	{ "ImportImage", act_import_image, true, p_import_image },
 	{ "ImportKeyPair", act_import_key_pair, true, p_import_key_pair },
 	{ "ModifyInstanceAttribute", act_modify_instance_attribute, true, p_modify_instance_attribute },
 	{ "RebootInstances", act_reboot_instances, true, p_instance_ids },
+	{ "RegisterImage", act_register_image, true, p_register_image },
 	{ "RunInstances", act_run_instances, true, p_run_instances },
 	{ "StartInstances", act_start_instances, true, p_start_instances },
 	{ "StopInstances", act_stop_instances, true, p_stop_instances },

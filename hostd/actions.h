@@ -31,3 +31,13 @@ int act_describe_instance_attribute(struct api_req *r);
 int act_modify_instance_attribute(struct api_req *r);
 int act_get_console_output(struct api_req *r);
 int act_get_console_screenshot(struct api_req *r);
+/* act_import.c: ImportImage tasks */
+int act_import_image(struct api_req *r);
+int act_describe_import_image_tasks(struct api_req *r);
+int act_cancel_import_task(struct api_req *r);
+
+/* act_images.c: AMIs */
+int act_register_image(struct api_req *r);
+int act_describe_images(struct api_req *r);
+int act_deregister_image(struct api_req *r);
+int act_describe_image_attribute(struct api_req *r);

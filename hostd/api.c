@@ -147,12 +147,18 @@ int api_list(struct api_req *r, const char *prefix, const char ***vals, size_t *
 
 int api_filters(struct api_req *r, const char *const *allowed, bool allow_tags, struct filter_set *fs)
 {
+	return api_filters_at(r, "Filter", allowed, allow_tags, fs);
+}
+
+int api_filters_at(struct api_req *r, const char *prefix_name, const char *const *allowed, bool allow_tags,
+		   struct filter_set *fs)
+{
 	unsigned *idx = NULL;
 	size_t cnt = 0;
 	int ret = 0;
 
 	memset(fs, 0, sizeof(*fs));
-	if (query_indices(r->q, "Filter", &idx, &cnt) < 0)
+	if (query_indices(r->q, prefix_name, &idx, &cnt) < 0)
 		return api_err_internal(r);
 	if (cnt)
 		fs->f = xcalloc(cnt, sizeof(*fs->f));
@@ -162,8 +168,8 @@ int api_filters(struct api_req *r, const char *const *allowed, bool allow_tags, 
 		const char *name, **vals = NULL;
 		size_t nv = 0;
 
-		snprintf(key, sizeof(key), "Filter.%u.Name", idx[i]);
-		snprintf(prefix, sizeof(prefix), "Filter.%u.Value", idx[i]);
+		snprintf(key, sizeof(key), "%s.%u.Name", prefix_name, idx[i]);
+		snprintf(prefix, sizeof(prefix), "%s.%u.Value", prefix_name, idx[i]);
 		name = query_get(r->q, key);
 		if (!name || !*name) {
 			ret = api_err_missing(r, key);

@@ -82,6 +82,10 @@ int api_list(struct api_req *r, const char *prefix, const char ***vals, size_t *
 /* Filter.N.Name / Filter.N.Value.M into fs, each name checked against
  * allowed (and tag filters when allow_tags). */
 int api_filters(struct api_req *r, const char *const *allowed, bool allow_tags, struct filter_set *fs);
+/* The same under another prefix: a few actions' models name the list
+ * "Filters" (DescribeImportImageTasks: Filters.N.Name). */
+int api_filters_at(struct api_req *r, const char *prefix, const char *const *allowed, bool allow_tags,
+		   struct filter_set *fs);
 
 /* Pagination: MaxResults (min..max, 0 when absent = no limit) and the
  * resume key from NextToken (NULL when absent; malloc'd). */

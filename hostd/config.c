@@ -78,6 +78,19 @@ static int digits_only(const char *s, size_t n)
 	return 1;
 }
 
+/* Absolute directories separated by ':', no empty entries. */
+static int set_dirs(char *dst, size_t len, const char *v)
+{
+	for (const char *p = v; *v; p++) {
+		if (*p != '/')
+			return -EINVAL;
+		p = strchr(p, ':');
+		if (!p)
+			break;
+	}
+	return set_str(dst, len, v);
+}
+
 static int host_key(struct config *cfg, const char *k, const char *v)
 {
 	double d;
@@ -138,6 +151,8 @@ static int host_key(struct config *cfg, const char *k, const char *v)
 			cfg->stop_timeout_s = (int)d;
 		return r;
 	}
+	if (!strcmp(k, "import_dirs"))
+		return set_dirs(cfg->import_dirs, sizeof(cfg->import_dirs), v);
 	if (!strcmp(k, "terminated_visible_s")) {
 		r = set_num(&d, v, 0);
 		if (r == 0)

@@ -31,6 +31,10 @@ struct config {
 	int default_vcpu_quota;      /* per account, like EC2's running On-Demand quota */
 	int stop_timeout_s;          /* ACPI shutdown grace before a forced stop */
 	int terminated_visible_s;    /* how long terminated instances stay listed */
+	/* ImportImage: colon-separated absolute directories; only regular files
+	 * whose real path lies under one may be imported. "" = any file hostd
+	 * can read (a single-user homelab's trust decision). */
+	char import_dirs[4096];
 	struct config_account *accounts;
 	size_t naccounts;
 };

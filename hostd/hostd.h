@@ -8,6 +8,7 @@ struct store;
 struct throttle;
 struct vmm;
 struct instmgr;
+struct images;
 
 struct hostd {
 	const struct config *cfg;
@@ -23,4 +24,5 @@ struct hostd {
 	pthread_mutex_t lock;
 	struct vmm *vmm;           /* NULL when virtualisation is off (unit tests) */
 	struct instmgr *instmgr;
+	struct images *images;     /* the ImportImage worker; NULL when not started */
 };

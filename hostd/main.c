@@ -17,6 +17,7 @@
 #include "hostd/instances.h"
 #include "hostd/store.h"
 #include "hostd/throttle.h"
+#include "images/registry.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -124,6 +125,8 @@ int main(int argc, char **argv)
 	if (instmgr_start(&h) < 0)
 		goto out;
 
+	if (images_start(&h) < 0)
+		goto out;
 
 	if (http_start(&http, &h, cfg.listen) < 0)
 		goto out;
@@ -135,6 +138,7 @@ int main(int argc, char **argv)
 out:
 	http_stop(http);
 	instmgr_stop(&h);
+	images_stop(&h);
 	throttle_free(h.throttle);
 	store_close(h.store);
 	config_free(&cfg);

@@ -10,12 +10,17 @@
 static const struct rkind kinds[] = {
 	{ "key", "key-pair", "SELECT 1 FROM key_pairs WHERE id = ?1 AND account_id = ?2",
 	  "InvalidKeyPair.NotFound", "key pair" },
-	{ "ami", "image", "SELECT 1 FROM images WHERE id = ?1 AND account_id = ?2 AND state != 'deregistered'",
+	/* Not the AMI an import is still building (images/registry.h). */
+	{ "ami", "image", "SELECT 1 FROM images WHERE id = ?1 AND account_id = ?2 AND state != 'deregistered' AND "
+			  "NOT EXISTS (SELECT 1 FROM import_tasks t WHERE t.image_id = images.id AND "
+			  "t.status != 'completed')",
 	  "InvalidAMIID.NotFound", "image" },
 	{ "snap", "snapshot", "SELECT 1 FROM snapshots WHERE id = ?1 AND account_id = ?2",
 	  "InvalidSnapshot.NotFound", "snapshot" },
 	{ "vol", "volume", "SELECT 1 FROM volumes WHERE id = ?1 AND account_id = ?2 AND state != 'deleted'",
 	  "InvalidVolume.NotFound", "volume" },
+	{ "import-ami", "import-image-task", "SELECT 1 FROM import_tasks WHERE id = ?1 AND account_id = ?2",
+	  "InvalidConversionTaskId", "import task" },
 	{ "i", "instance", "SELECT 1 FROM instances WHERE id = ?1 AND account_id = ?2",
 	  "InvalidInstanceID.NotFound", "instance" },
 };

@@ -3,18 +3,24 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/cmd.h"
 
 extern char **environ;
 
-static void child(const char *const *argv, int outfd, int errfd)
+static void child(const char *const *argv, int outfd, int errfd, pid_t parent, bool die_with_parent)
 {
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 
+	/* The parent may have died before prctl: then nobody would kill us. */
+	if (die_with_parent && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
+		_exit(127);
 	if (nul < 0 || dup2(nul, 0) < 0 || dup2(outfd, 1) < 0 || dup2(errfd, 2) < 0)
 		_exit(127);
 	/* The daemon ignores SIGPIPE and blocks SIGTERM/SIGINT; children get
@@ -30,10 +36,25 @@ static void child(const char *const *argv, int outfd, int errfd)
 	_exit(127);
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int cmd_run(const char *const *argv, struct buf *out, struct buf *err)
 {
+	return cmd_run_ex(argv, NULL, out, err);
+}
+
+int cmd_run_ex(const char *const *argv, const struct cmd_opts *o, struct buf *out, struct buf *err)
+{
 	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, status, ret;
-	pid_t pid;
+	pid_t pid, self = getpid();
+	/* When the child was told to stop, and when it gets SIGKILL. */
+	int64_t term_at = 0;
 
 	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
 		ret = -errno;
@@ -45,7 +66,7 @@ int cmd_run(const char *const *argv, struct buf *out, struct buf *err)
 		goto out;
 	}
 	if (pid == 0)
-		child(argv, po[1], pe[1]);
+		child(argv, po[1], pe[1], self, o && o->die_with_parent);
 	close(po[1]);
 	close(pe[1]);
 	po[1] = pe[1] = -1;
@@ -56,7 +77,15 @@ int cmd_run(const char *const *argv, struct buf *out, struct buf *err)
 		char chunk[4096];
 
 		while (open_fds > 0) {
-			if (poll(fds, 2, -1) < 0) {
+			int t = o && o->cancelled ? 100 : -1;
+
+			if (o && o->cancelled && !term_at && o->cancelled(o->arg)) {
+				kill(pid, SIGTERM);
+				term_at = mono_ms();
+			}
+			if (term_at && mono_ms() - term_at > 5000)
+				kill(pid, SIGKILL); /* it ignored SIGTERM; still ours: not yet reaped */
+			if (poll(fds, 2, t) < 0) {
 				if (errno == EINTR)
 					continue;
 				break;
@@ -74,7 +103,9 @@ int cmd_run(const char *const *argv, struct buf *out, struct buf *err)
 					open_fds--;
 					continue;
 				}
-				if (sinks[i])
+				if (i == 0 && o && o->on_stdout)
+					o->on_stdout(o->arg, chunk, (size_t)n);
+				else if (sinks[i])
 					buf_add(sinks[i], chunk, (size_t)n);
 			}
 		}
@@ -85,7 +116,9 @@ int cmd_run(const char *const *argv, struct buf *out, struct buf *err)
 			goto out;
 		}
 	}
-	if (WIFEXITED(status))
+	if (term_at)
+		ret = -ECANCELED;
+	else if (WIFEXITED(status))
 		ret = WEXITSTATUS(status) == 127 ? -ENOENT : WEXITSTATUS(status);
 	else
 		ret = -EINTR;

@@ -38,7 +38,7 @@ def config_text(accounts=(ACCOUNT_A, ACCOUNT_B), extra=""):
 class Hostd:
     """One running hostd process."""
 
-    def __init__(self, state_dir, config=None, extra_args=()):
+    def __init__(self, state_dir, config=None, extra_args=(), env=None):
         self.state_dir = state_dir
         self.config_path = None
         args = [HOSTD, "--state-dir", state_dir, "--listen", "127.0.0.1:0"]
@@ -50,7 +50,7 @@ class Hostd:
         args += list(extra_args)
         self.log_path = state_dir + ".log"
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         self.port = self._wait_port()
         self.endpoint = "http://127.0.0.1:%d" % self.port
 

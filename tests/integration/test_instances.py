@@ -274,3 +274,34 @@ def test_guests_survive_hostd_restart(sig):
     finally:
         finish(e, d)
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_user_data_persists_and_guest_poweroff(genv, g):
+    """user-data (served by the metadata path) writes a file on the first
+    boot; the next boot prints it. A poweroff from inside the guest follows
+    InstanceInitiatedShutdownBehavior: stop, then terminate."""
+    script = "#!/bin/sh\necho first-boot-$(cat /proc/sys/kernel/random/uuid) > /var/lib/hostd-tiny/marker\n"
+    iid = run(g, genv.ami, UserData=script)["Instances"][0]["InstanceId"]
+    text = wait_marker(g, iid, "HOSTD-TINY: user-data ran rc=0")
+    assert "HOSTD-TINY: imds token ok" in text and "HOSTD-TINY: instance-id " + iid in text
+    a = g.describe_instance_attribute(InstanceId=iid, Attribute="userData")
+    assert base64.b64decode(a["UserData"]["Value"]).decode() == script
+    g.stop_instances(InstanceIds=[iid])
+    wait_state(g, [iid], "stopped", timeout=60)
+    g.start_instances(InstanceIds=[iid])
+    text = wait_marker(g, iid, "HOSTD-TINY: boot-count 2")
+    text = wait_marker(g, iid, "HOSTD-TINY: user-data already ran")
+    assert "HOSTD-TINY: marker first-boot-" in text
+    # guest poweroff with behaviour stop: stopped, the reason says the guest did it
+    g.stop_instances(InstanceIds=[iid], Force=True)
+    wait_state(g, [iid], "stopped", timeout=60)
+    g.modify_instance_attribute(InstanceId=iid, UserData={"Value": b"#!/bin/sh\npoweroff\n"})
+    # user-data runs once per instance: a fresh instance for each behaviour
+    terminate(g, [iid])
+    for behaviour, final in (("stop", "stopped"), ("terminate", "terminated")):
+        iid = run(g, genv.ami, UserData="#!/bin/sh\npoweroff\n",
+                  InstanceInitiatedShutdownBehavior=behaviour)["Instances"][0]["InstanceId"]
+        d = wait_state(g, [iid], final, timeout=120)[iid]
+        assert d["StateReason"]["Code"] == "Client.InstanceInitiatedShutdown", d["StateReason"]
+        if final == "stopped":
+            terminate(g, [iid])

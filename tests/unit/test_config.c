@@ -278,6 +278,40 @@ static void test_accounts(void **state)
 		     "session_token", NULL);
 }
 
+static void test_import_dirs(void **state)
+{
+	struct config cfg;
+
+	config_defaults(&cfg);
+	assert_string_equal(cfg.import_dirs, "");
+	expect_ok(&cfg, "[host]\nimport_dirs = /srv/images\n");
+	assert_string_equal(cfg.import_dirs, "/srv/images");
+	config_free(&cfg);
+	expect_ok(&cfg, "[host]\nimport_dirs = /srv/images:/home/me/vm disks/:/\n");
+	assert_string_equal(cfg.import_dirs, "/srv/images:/home/me/vm disks/:/");
+	config_free(&cfg);
+	/* Empty keeps the default: any file. */
+	expect_ok(&cfg, "[host]\nimport_dirs =\n");
+	assert_string_equal(cfg.import_dirs, "");
+	config_free(&cfg);
+
+	/* Every entry absolute, none empty. */
+	expect_error("[host]\nimport_dirs = srv/images\n", "line 2", "import_dirs", NULL);
+	expect_error("[host]\nimport_dirs = /srv:images\n", "line 2", "import_dirs", NULL);
+	expect_error("[host]\nimport_dirs = /srv::/tmp\n", "line 2", "import_dirs", NULL);
+	expect_error("[host]\nimport_dirs = /srv:\n", "line 2", "import_dirs", NULL);
+	expect_error("[host]\nimport_dirs = :/srv\n", "line 2", "import_dirs", NULL);
+	{
+		char text[8192], v[4200];
+
+		memset(v, 'd', sizeof(v) - 1);
+		v[0] = '/';
+		v[sizeof(v) - 1] = '\0';
+		snprintf(text, sizeof(text), "[host]\nimport_dirs = %s\n", v);
+		expect_error(text, "line 2", "import_dirs", NULL);
+	}
+}
+
 static void test_errors_leave_defaults_usable(void **state)
 {
 	struct config cfg;
@@ -337,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_line_numbers),
 		cmocka_unit_test(test_accounts),
+		cmocka_unit_test(test_import_dirs),
 		cmocka_unit_test(test_errors_leave_defaults_usable),
 		cmocka_unit_test(test_load),
 	};
