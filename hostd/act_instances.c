@@ -734,8 +734,8 @@ static int parse_run(struct api_req *r, struct run_req *q)
 	}
 	if ((ret = parse_metadata_options(r, q)) < 0 || (ret = parse_bdm(r, q)) < 0)
 		goto out;
-	if ((ret = tags_from_specs(r, "instance", &q->itags)) < 0 ||
-	    (ret = tags_from_specs(r, "volume", &q->vtags)) < 0)
+	if ((ret = tags_from_specs_of(r, "instance volume", "instance", &q->itags)) < 0 ||
+	    (ret = tags_from_specs_of(r, "instance volume", "volume", &q->vtags)) < 0)
 		goto out;
 out:
 	free(groups);

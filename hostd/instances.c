@@ -703,6 +703,14 @@ int instmgr_start(struct hostd *h)
 	r = vmm_open(&h->vmm, h->cfg->libvirt_uri, h->state_dir, on_event, h);
 	if (r < 0)
 		return r;
+	/* The metadata NIC needs QEMU to spawn its responder, which libvirtd's
+	 * default seccomp sandbox forbids; only the embedded driver's
+	 * qemu.conf is ours to relax. */
+	if (m->imds_pipe[0] && !vmm_embedded(h->vmm)) {
+		log_info("instance", "%s: guests get no metadata NIC (the daemon's QEMU sandbox forbids its responder)",
+			 vmm_uri(h->vmm));
+		m->imds_pipe[0] = '\0';
+	}
 	/* Reconcile before serving: a restarted hostd answers with the truth. */
 	pass(h);
 	if (pthread_create(&m->thread, NULL, thread_main, h) != 0)

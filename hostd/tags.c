@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 
@@ -105,7 +106,22 @@ out:
 	return ret;
 }
 
+static bool word_in(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+
+	for (const char *p = list; (p = strstr(p, w)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+			return true;
+	return false;
+}
+
 int tags_from_specs(struct api_req *r, const char *resource_type, struct tag_list *out)
+{
+	return tags_from_specs_of(r, resource_type, resource_type, out);
+}
+
+int tags_from_specs_of(struct api_req *r, const char *allowed, const char *resource_type, struct tag_list *out)
 {
 	unsigned *idx = NULL;
 	size_t cnt = 0;
@@ -126,11 +142,13 @@ int tags_from_specs(struct api_req *r, const char *resource_type, struct tag_lis
 			ret = api_err_missing(r, tname);
 			goto out;
 		}
-		if (strcmp(type, resource_type)) {
+		if (!word_in(allowed, type)) {
 			ret = api_err(r, 400, "InvalidParameterValue",
 				      "'%.64s' is not a valid taggable resource type for this operation.", type);
 			goto out;
 		}
+		if (strcmp(type, resource_type))
+			continue;
 		ret = tags_parse(r, prefix, false, &one);
 		if (ret < 0)
 			goto out;

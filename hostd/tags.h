@@ -31,6 +31,10 @@ int tags_parse(struct api_req *r, const char *prefix, bool for_delete, struct ta
  * the tags of the specifications whose ResourceType matches; other types
  * are refused as EC2 does. */
 int tags_from_specs(struct api_req *r, const char *resource_type, struct tag_list *out);
+/* The same for actions that create several kinds (RunInstances: instance
+ * and volume): allowed is a space-separated list of accepted types, the
+ * tags of resource_type's specifications are returned. */
+int tags_from_specs_of(struct api_req *r, const char *allowed, const char *resource_type, struct tag_list *out);
 
 /* Sets tags on a resource inside the caller's transaction; -E2BIG when the
  * resource would carry more than TAGS_PER_RESOURCE. */

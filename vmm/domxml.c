@@ -43,6 +43,8 @@ static void slirp_arg(struct buf *o, const char *a)
 	buf_addc(o, '\'');
 }
 
+/* The NIC sits at a fixed PCI slot: QEMU may create it before the devices
+ * libvirt placed, and must not take one of their slots. */
 static void imds_nic(struct buf *b, const struct vmm_spec *s)
 {
 	struct buf nd = BUF_INIT;
@@ -56,7 +58,7 @@ static void imds_nic(struct buf *b, const struct vmm_spec *s)
 	}
 	buf_adds(b, "  <qemu:commandline>\n    <qemu:arg value='-netdev'/>\n    <qemu:arg value='");
 	esc(b, nd.data);
-	buf_adds(b, "'/>\n    <qemu:arg value='-device'/>\n    <qemu:arg value='virtio-net-pci,netdev=imds0");
+	buf_adds(b, "'/>\n    <qemu:arg value='-device'/>\n    <qemu:arg value='virtio-net-pci,netdev=imds0,bus=pci.0,addr=0x1e");
 	if (s->mac) {
 		buf_adds(b, ",mac=");
 		esc(b, s->mac);

@@ -39,6 +39,8 @@ enum vmm_accel vmm_accel_from(bool kvm_opens, const char *cpuinfo_flags, char *w
 int vmm_open(struct vmm **out, const char *uri, const char *state_dir, vmm_event_fn fn, void *opaque);
 void vmm_close(struct vmm *v);
 const char *vmm_uri(const struct vmm *v);
+/* The embedded driver, whose qemu.conf hostd writes. */
+bool vmm_embedded(const struct vmm *v);
 
 /* A guest as the domain XML describes it. */
 struct vmm_disk {
