@@ -32,8 +32,9 @@ def write_atomic(path, data):
 class Guestfwd:
     """A listener that runs one pipe process per accepted connection."""
 
-    def __init__(self, imds_dir):
+    def __init__(self, imds_dir, slirp=False):
         self.dir = imds_dir
+        self.slirp = slirp  # stderr on the connection too, as libslirp does
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
@@ -52,7 +53,7 @@ class Guestfwd:
                 return
             env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1")
             p = subprocess.Popen([PIPE, "--dir", self.dir], stdin=conn, stdout=conn,
-                                 stderr=subprocess.PIPE, env=env)
+                                 stderr=conn if self.slirp else subprocess.PIPE, env=env)
             conn.close()
             with self.lock:
                 self.procs.append(p)
@@ -69,8 +70,8 @@ class Guestfwd:
             procs = list(self.procs)
         for p in procs:
             _, err = p.communicate(timeout=20)
-            assert p.returncode == 0, err.decode(errors="replace")
-            assert err == b"", err.decode(errors="replace")
+            assert p.returncode == 0, (err or b"").decode(errors="replace")
+            assert not err, err.decode(errors="replace")
 
 
 @pytest.fixture
@@ -232,3 +233,27 @@ def test_botocore_region_fetcher(imds):
     assert fetcher.retrieve_region() == "us-east-1"
     write_atomic(os.path.join(imds.dir, "options"), "instance_id=%s\nhttp_tokens=required\n" % IID)
     assert fetcher.retrieve_region() == "us-east-1"
+
+
+def test_stderr_is_the_connection(imds):
+    """libslirp passes the connection as stderr as well: the warning about
+    an unreadable options file must not reach the guest."""
+    os.rename(os.path.join(imds.dir, "options"), os.path.join(imds.dir, "options.off"))
+    slirp = Guestfwd(imds.dir, slirp=True)
+    try:
+        s = socket.create_connection(("127.0.0.1", slirp.port), timeout=20)
+        s.sendall(b"GET /latest/meta-data/instance-id HTTP/1.1\r\nConnection: close\r\n\r\n")
+        out = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+        s.close()
+    finally:
+        slirp.finish()
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
+    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+    assert len(body) == length and body.endswith(b"</html>")
+    assert b"options" not in out and b"warn" not in out
