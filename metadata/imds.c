@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,19 +90,11 @@ struct path {
 
 /* ---- characters ------------------------------------------------------ */
 
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
-}
-
+/* s[0..n) (no NUL in it: callers check the characters first) is lit,
+ * ignoring ASCII case; the C locale is never changed here. */
 static bool eq_nocase(const char *s, size_t n, const char *lit)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!lit[i] || lower(s[i]) != lit[i])
-			return false;
-	return lit[i] == '\0';
+	return n == strlen(lit) && !strncasecmp(s, lit, n);
 }
 
 static bool is_tchar(char c)

@@ -3,7 +3,10 @@
  * (guestfwd=tcp:169.254.169.254:80-cmd:hostd-imds-pipe --dir DIR) with the
  * connection on stdin/stdout, so it serves exactly the instance whose imds/
  * directory DIR is. Keep-alive; exits on EOF, after IDLE_MS without a
- * complete request, after MAX_REQUESTS, or when a response says close. */
+ * complete request, after MAX_REQUESTS, or when a response says close.
+ *
+ * libslirp splits the command line on spaces (no quoting: DIR cannot hold
+ * one) and hands the connection over as stderr too. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -12,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +33,24 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: hostd-imds-pipe --dir DIR\n"
 		   "Serves one IMDS connection on stdin/stdout from DIR (an instance's imds/).\n");
+}
+
+/* With stderr on the guest's connection (libslirp's fork_exec), a log line
+ * would end up in the HTTP stream and tell the guest about the host:
+ * diagnostics go nowhere then. */
+static void quiet_stderr(void)
+{
+	struct stat in, err;
+	int fd;
+
+	if (fstat(STDERR_FILENO, &err) < 0 || fstat(STDIN_FILENO, &in) < 0 || !S_ISSOCK(err.st_mode) ||
+	    in.st_dev != err.st_dev || in.st_ino != err.st_ino)
+		return;
+	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0 && fd != STDERR_FILENO) {
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+	}
 }
 
 static int64_t mono_ms(void)
@@ -124,6 +146,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	quiet_stderr();
 	/* A guest that hangs up early must not kill us mid-write. */
 	signal(SIGPIPE, SIG_IGN);
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -32,8 +32,9 @@ def write_atomic(path, data):
 class Guestfwd:
     """A listener that runs one pipe process per accepted connection."""
 
-    def __init__(self, imds_dir):
+    def __init__(self, imds_dir, slirp=False):
         self.dir = imds_dir
+        self.slirp = slirp  # stderr on the connection too, as libslirp does
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
@@ -52,7 +53,7 @@ class Guestfwd:
                 return
             env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1")
             p = subprocess.Popen([PIPE, "--dir", self.dir], stdin=conn, stdout=conn,
-                                 stderr=subprocess.PIPE, env=env)
+                                 stderr=conn if self.slirp else subprocess.PIPE, env=env)
             conn.close()
             with self.lock:
                 self.procs.append(p)
@@ -69,8 +70,8 @@ class Guestfwd:
             procs = list(self.procs)
         for p in procs:
             _, err = p.communicate(timeout=20)
-            assert p.returncode == 0, err.decode(errors="replace")
-            assert err == b"", err.decode(errors="replace")
+            assert p.returncode == 0, (err or b"").decode(errors="replace")
+            assert not err, err.decode(errors="replace")
 
 
 @pytest.fixture
@@ -180,11 +181,8 @@ def test_options_are_read_per_request(imds):
     assert imds.connections() == 1
 
 
-def raw(imds, data, shutdown=True):
-    s = socket.create_connection(("127.0.0.1", imds.port), timeout=20)
-    s.sendall(data)
-    if shutdown:
-        s.shutdown(socket.SHUT_WR)
+def read_all(s):
+    """Everything until the server closes, then closes s."""
     out = b""
     while True:
         d = s.recv(65536)
@@ -195,11 +193,19 @@ def raw(imds, data, shutdown=True):
     return out
 
 
+def raw(port, data, shutdown=True):
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    s.sendall(data)
+    if shutdown:
+        s.shutdown(socket.SHUT_WR)
+    return read_all(s)
+
+
 def test_pipelining_and_garbage(imds):
     reqs = (b"GET /latest/meta-data/instance-id HTTP/1.1\r\nHost: x\r\n\r\n"
             b"PUT /latest/api/token HTTP/1.1\r\nX-aws-ec2-metadata-token-ttl-seconds: 9\r\nContent-Length: 2\r\n\r\nhi"
             b"GET /latest/dynamic/instance-identity/document HTTP/1.1\r\n\r\n")
-    out = raw(imds, reqs)
+    out = raw(imds.port, reqs)
     assert out.count(b"HTTP/1.1 200 OK\r\n") == 3
     assert out.endswith(b'{"instanceId" : "%s"}' % IID.encode())
     # The stream stays in sync across requests split at every byte.
@@ -207,20 +213,14 @@ def test_pipelining_and_garbage(imds):
     for i in range(len(reqs)):
         s.sendall(reqs[i:i + 1])
     s.shutdown(socket.SHUT_WR)
-    split = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        split += d
-    s.close()
+    split = read_all(s)
     assert split.count(b"HTTP/1.1 200 OK\r\n") == 3
     assert split.startswith(out[:out.index(b"\r\nDate: ")])
     assert split.endswith(b'{"instanceId" : "%s"}' % IID.encode())
     # Garbage: one 400 and the connection closes (without our shutdown).
-    out = raw(imds, os.urandom(3000) + b"\n", shutdown=False)
+    out = raw(imds.port, os.urandom(3000) + b"\n", shutdown=False)
     assert out.startswith(b"HTTP/1.1 400 Bad Request\r\n") and b"Connection: close\r\n" in out
-    out = raw(imds, b"GET / HTTP/1.1\r\n" + b"X: " + b"a" * 9000 + b"\r\n\r\n", shutdown=False)
+    out = raw(imds.port, b"GET / HTTP/1.1\r\n" + b"X: " + b"a" * 9000 + b"\r\n\r\n", shutdown=False)
     assert out.startswith(b"HTTP/1.1 400 Bad Request\r\n")
 
 
@@ -232,3 +232,20 @@ def test_botocore_region_fetcher(imds):
     assert fetcher.retrieve_region() == "us-east-1"
     write_atomic(os.path.join(imds.dir, "options"), "instance_id=%s\nhttp_tokens=required\n" % IID)
     assert fetcher.retrieve_region() == "us-east-1"
+
+
+def test_stderr_is_the_connection(imds):
+    """libslirp passes the connection as stderr as well: the warning about
+    an unreadable options file must not reach the guest."""
+    os.rename(os.path.join(imds.dir, "options"), os.path.join(imds.dir, "options.off"))
+    slirp = Guestfwd(imds.dir, slirp=True)
+    try:
+        out = raw(slirp.port, b"GET /latest/meta-data/instance-id HTTP/1.1\r\nConnection: close\r\n\r\n",
+                  shutdown=False)
+    finally:
+        slirp.finish()
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
+    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+    assert len(body) == length and body.endswith(b"</html>")
+    assert b"options" not in out and b"warn" not in out
