@@ -1,7 +1,8 @@
 # hostd: the only build entry point.
 #   make deps    install the Debian packages the build and tests need (idempotent)
 #   make         build build/bin/hostd and build/bin/hostd-imds-pipe
-#   make run     deps + build + start hostd on 127.0.0.1:8788 with state in ./var
+#   make run     deps + build + the tiny AMI + start hostd on 127.0.0.1:8788 with state
+#                in ./var, the tiny AMI imported (its id printed)
 #   make test    deps + build + every test suite (unit, ASan/UBSan, fuzz, integration)
 
 CC       ?= cc
@@ -118,6 +119,7 @@ test: deps
 
 run: deps
 	$(MAKE) all
+	$(MAKE) tiny-ami
 	bash scripts/run.sh
 
 bench: bench-api bench-launch

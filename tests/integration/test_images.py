@@ -841,3 +841,33 @@ def test_aws_cli(env, tmp_path):
     assert p.returncode != 0 and "InvalidAMIID.NotFound" in p.stderr
     p = env.aws("import-image", "--disk-containers", "Url=s3://bucket/key.vmdk", check=False)
     assert p.returncode != 0 and "UnsupportedOperation" in p.stderr
+
+
+def test_make_run_helper_is_idempotent(env, ec2, tmp_path):
+    """scripts/tiny_ami.py (make run): imports once, then reuses the AMI while
+    the file is unchanged; a changed file is imported again."""
+    def helper(image):
+        p = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "scripts", "tiny_ami.py"),
+                            "--endpoint", env.hostd.endpoint, "--state", env.hostd.state_dir,
+                            "--config", env.hostd.config_path, image], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        m = re.fullmatch(r"tiny AMI: (ami-[0-9a-f]{17})\n", p.stdout)
+        assert m, p.stdout
+        return m.group(1)
+
+    copy = tmp_path / "tiny.qcow2"
+    copy.write_bytes(open(TINY, "rb").read())
+    first = helper(str(copy))
+    assert helper(str(copy)) == first
+    assert len(ec2.describe_import_image_tasks()["ImportImageTasks"]) == 1
+    img = ec2.describe_images(ImageIds=[first])["Images"][0]
+    assert img["State"] == "available" and img["Description"].startswith("hostd tiny test AMI, sha256 ")
+    # Deregistered, or rebuilt with other contents: imported again.
+    ec2.deregister_image(ImageId=first)
+    second = helper(str(copy))
+    assert second != first
+    with open(copy, "r+b") as f:
+        f.seek(0, 2)
+        f.write(b"\0" * 512)
+    assert helper(str(copy)) not in (first, second)
+    assert len(ec2.describe_import_image_tasks()["ImportImageTasks"]) == 3
