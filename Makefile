@@ -31,7 +31,7 @@ FUZZ_SECONDS ?= 30
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps run test lint unit unit-san fuzz integration bench bench-api bench-launch clean
+.PHONY: all deps run test lint unit unit-san fuzz integration integration-guests bench bench-api bench-launch clean
 all: $(BUILD)/bin/hostd $(BUILD)/bin/hostd-imds-pipe
 
 deps:
@@ -102,7 +102,15 @@ fuzz: $(FUZZ_BINS)
 integration: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds-pipe $(BUILD)/bin/hostd-imds-pipe-san tiny-ami
 	cd tests/integration && HOSTD_BIN=$(CURDIR)/$(BUILD)/bin/hostd-san \
 	  IMDS_PIPE_BIN=$(CURDIR)/$(BUILD)/bin/hostd-imds-pipe-san \
-	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider .
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+	  -m "not guests_full" .
+
+# The longer real-guest suite (lifecycle via the CLI, five instances,
+# capacity, bad input, guest poweroff, hostd restarts, libvirtd).
+integration-guests: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds-pipe tiny-ami
+	cd tests/integration && HOSTD_BIN=$(CURDIR)/$(BUILD)/bin/hostd-san \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+	  -m guests_full test_instances.py test_libvirtd.py
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

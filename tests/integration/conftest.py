@@ -162,3 +162,7 @@ def ec2(env):
 @pytest.fixture
 def ec2b(env):
     return env.client(ACCOUNT_B)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "guests_full: the longer real-guest suite (make integration-guests)")
