@@ -10,6 +10,8 @@ PKGS=(
   openssl openssh-client curl
   # the tiny test AMI (images/tiny) and the guests that boot it
   dosfstools mtools syslinux syslinux-common fdisk e2fsprogs qemu-utils qemu-system-x86
+  # the Debian AMI (images/debian): debootstrap, GRUB for BIOS, the smoke test
+  debootstrap debian-archive-keyring grub-pc-bin
   wrk
 )
 
