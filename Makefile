@@ -2,7 +2,8 @@
 #   make deps    install the Debian packages the build and tests need (idempotent)
 #   make         build build/bin/hostd
 #   make run     deps + build + start hostd on 127.0.0.1:8788 with state in ./var
-#   make test    deps + build + every test suite (unit, ASan/UBSan, fuzz, integration)
+#   make test    deps + build + every test suite (unit, ASan/UBSan, fuzz, integration,
+#                tiny and Debian AMI smoke tests)
 
 CC       ?= cc
 BUILD    := build
@@ -103,6 +104,7 @@ test: deps
 	$(MAKE) fuzz
 	$(MAKE) integration
 	$(MAKE) tiny-smoke
+	$(MAKE) debian-smoke
 
 run: deps
 	$(MAKE) all
@@ -117,3 +119,4 @@ clean:
 	rm -rf $(BUILD)
 
 include images/tiny.mk
+include images/debian.mk
