@@ -178,13 +178,23 @@ if [ -n "$SUITE" ]; then
         { guest lsblk >&2 || true; fail "root filesystem is ${root_mb} MiB on a ${GROW_MB} MiB volume (growpart/resizefs)"; }
     log "root filesystem grown to ${root_mb} MiB"
 
+    # cloud-init's own log: no Python traceback; warnings are listed.
+    if guest sudo grep -aq Traceback /var/log/cloud-init.log; then
+        guest sudo grep -a -B5 -A20 Traceback /var/log/cloud-init.log >&2 || true
+        fail "Python traceback in /var/log/cloud-init.log"
+    fi
+    warnings=$(guest sudo grep -a ' WARNING' /var/log/cloud-init.log || true)
+    [ -z "$warnings" ] || { log "cloud-init warnings:"; echo "$warnings" | sed 's/^/    /' >&2; }
+    log "cloud-init.log: no traceback, $(echo -n "$warnings" | grep -c . || true) warnings"
+
     state=$(guest systemctl is-system-running || true)
     [ "$state" = running ] ||
         { guest systemctl --failed --no-pager >&2 || true; fail "systemd state is '$state'"; }
     log "systemd: running, no failed units"
 
     boot1=$(guest cat /proc/sys/kernel/random/boot_id)
-    guest sh -c 'echo persisted | sudo tee /var/tmp/hostd-suite >/dev/null && sync'
+    # (ssh hands the remote shell one string: quote the whole command)
+    guest 'echo persisted | sudo tee /var/tmp/hostd-suite >/dev/null && sync'
     log "rebooting"
     guest sudo systemctl reboot || true
     # Wait for the old sshd to go away before polling for the new boot.
