@@ -10,7 +10,7 @@
 # See images/debian/README.md.
 #
 # Idempotent: does nothing when the output is newer than every input (this
-# directory's files but README.md and smoke.sh; FORCE=1 rebuilds). The .debs
+# directory's files but README.md and the tests; FORCE=1 rebuilds). The .debs
 # are downloaded once into a debootstrap tarball under build/cache/debian/.
 set -euo pipefail
 
@@ -37,7 +37,7 @@ log() { echo "debian-ami: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 inputs() {
-    find "$HERE" -type f ! -name README.md ! -name smoke.sh ! -name '*~'
+    find "$HERE" -type f ! -name README.md ! -name smoke.sh ! -name imds-stub.py ! -name '*~'
 }
 
 if [ -f "$OUT" ] && [ -z "${FORCE:-}" ] && [ -z "$(inputs | while read -r f; do

@@ -13,10 +13,14 @@
 #   - `sudo poweroff`; QEMU must exit with status 0 (EXIT_TIMEOUT, 120 s)
 # With --suite (make debian-suite) it also checks that the hostname came from
 # meta-data, that cloud-init grew the root partition and filesystem to a
-# larger volume (the overlay is GROW_MB, 4096 MiB), that no systemd unit
-# failed, and reboots once: ssh must answer again with a new boot id, the
-# per-instance runcmd must not run again and the root filesystem must keep
-# a file written before the reboot.
+# larger volume (the overlay is GROW_MB, 4096 MiB), that cloud-init logged
+# no traceback, that no systemd unit failed, and reboots once: ssh must answer
+# again with a new boot id, the per-instance runcmd must not run again and
+# the root filesystem must keep a file written before the reboot. Then it
+# boots a second overlay without a seed, with imds-stub.py answering at
+# 169.254.169.254 (IMDSv2, through QEMU's guestfwd to a command, so nothing
+# listens on a socket): the Ec2 datasource must log the key from public-keys
+# in, run the user-data and set instance-id and hostname from meta-data.
 #
 #   bash images/debian/smoke.sh [--suite] [IMAGE]   (default build/ami/debian-12.qcow2)
 # KEEP=1 keeps the work directory (serial log, key, seed) for debugging.
@@ -64,7 +68,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-SERIAL=$T/serial.log
+SERIAL=$T/serial.log   # the current boot's console (boot_guest sets it)
 now() { date +%s; }
 START=$(now)
 elapsed() { echo "$(( $(now) - START ))s"; }
@@ -103,36 +107,39 @@ EOF
 mkfs.fat -C -n CIDATA "$T/seed.img" 1024 >/dev/null
 MTOOLS_SKIP_CHECK=1 mcopy -i "$T/seed.img" "$T/meta-data" "$T/user-data" ::/
 
-if [ -n "$SUITE" ]; then
-    qemu-img create -q -f qcow2 -b "$IMG" -F qcow2 "$T/disk.qcow2" "${GROW_MB}M"
-else
-    qemu-img create -q -f qcow2 -b "$IMG" -F qcow2 "$T/disk.qcow2"
-fi
+free_port() { # a free loopback port for an ssh forward
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 
-# A free loopback port for the ssh forward.
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-
-QEMU=(qemu-system-x86_64 -accel tcg -M pc -m 1024 -smp 2
-      -display none -vga std -serial "file:$SERIAL"
-      -qmp "unix:$T/qmp.sock,server=on,wait=off"
-      -smbios "type=1,manufacturer=Amazon EC2,product=t3.micro,version=1.0,serial=$UUID,uuid=$UUID"
-      -drive "file=$T/disk.qcow2,if=virtio,format=qcow2,discard=unmap"
-      -drive "file=$T/seed.img,if=virtio,format=raw,readonly=on"
-      -nic "user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:$PORT-:22")
-: >"$SERIAL"
-log "booting $(basename "$IMG") (uuid $UUID, ssh on 127.0.0.1:$PORT)"
-"${QEMU[@]}" >"$T/qemu.log" 2>&1 &
-QPID=$!
-
-SSH=(ssh -F /dev/null -i "$T/key" -p "$PORT" -o IdentitiesOnly=yes -o BatchMode=yes
-     -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
-     -o ConnectTimeout=20 -o ServerAliveInterval=10 -o ServerAliveCountMax=3
-     "$USER_NAME@127.0.0.1")
+# boot_guest TAG DISK NIC-OPTIONS [QEMU ARGS...]: start QEMU in the
+# background (QPID) with the console in $T/TAG.serial.log (SERIAL) and ssh
+# forwarded from 127.0.0.1:PORT; the NIC is virtio-net on QEMU's user
+# network with restrict=on: the guest reaches nothing but the forwards.
+boot_guest() {
+    local tag=$1 disk=$2 nic=$3
+    shift 3
+    PORT=$(free_port)
+    SERIAL=$T/$tag.serial.log
+    : >"$SERIAL"
+    log "booting $(basename "$IMG") ($tag; uuid $UUID, ssh on 127.0.0.1:$PORT)"
+    qemu-system-x86_64 -accel tcg -M pc -m 1024 -smp 2 \
+        -display none -vga std -serial "file:$SERIAL" \
+        -qmp "unix:$T/$tag.qmp.sock,server=on,wait=off" \
+        -smbios "type=1,manufacturer=Amazon EC2,product=t3.micro,version=1.0,serial=$UUID,uuid=$UUID" \
+        -drive "file=$disk,if=virtio,format=qcow2,discard=unmap" \
+        -nic "user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:$PORT-:22$nic" \
+        "$@" >"$T/$tag.qemu.log" 2>&1 &
+    QPID=$!
+    SSH=(ssh -F /dev/null -i "$T/key" -p "$PORT" -o IdentitiesOnly=yes -o BatchMode=yes
+         -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
+         -o ConnectTimeout=20 -o ServerAliveInterval=10 -o ServerAliveCountMax=3
+         "$USER_NAME@127.0.0.1")
+}
 guest() { timeout 120 "${SSH[@]}" "$@"; }
 
 qemu_alive() {
     kill -0 "$QPID" 2>/dev/null && return 0
-    cat "$T/qemu.log" >&2
+    cat "$T"/*.qemu.log >&2
     fail "QEMU exited early"
 }
 
@@ -147,15 +154,42 @@ wait_ssh() { # wait_ssh WHAT: until the key logs in, BOOT_TIMEOUT from now
     log "ssh login after $(( $(now) - t0 ))s ($1)"
 }
 
+cloud_init_done() { # `cloud-init status --wait` must say "status: done"
+    local st
+    st=$(timeout "$CLOUD_INIT_TIMEOUT" "${SSH[@]}" cloud-init status --wait --long 2>&1) ||
+        { echo "$st" >&2; fail "cloud-init status --wait failed or timed out"; }
+    echo "$st" | sed 's/^/    /' >&2
+    echo "$st" | grep -q '^status: done' ||
+        { guest sudo tail -n 40 /var/log/cloud-init.log >&2 || true; fail "cloud-init did not finish with 'status: done'"; }
+    log "cloud-init done after $(elapsed)"
+}
+
+power_off() { # sudo poweroff; QEMU must exit by itself with status 0
+    local t0 deadline rc=0
+    log "sudo poweroff"
+    t0=$(now)
+    guest sudo poweroff >/dev/null 2>&1 || true # the connection may drop first
+    deadline=$(( t0 + EXIT_TIMEOUT ))
+    while kill -0 "$QPID" 2>/dev/null; do
+        [ "$(now)" -lt "$deadline" ] || fail "QEMU still running ${EXIT_TIMEOUT}s after poweroff"
+        sleep 1
+    done
+    wait "$QPID" || rc=$?
+    QPID=
+    [ "$rc" = 0 ] || { cat "$T"/*.qemu.log >&2; fail "QEMU exit status $rc"; }
+    grep -qa 'reboot: Power down' "$SERIAL" || fail "no 'reboot: Power down' on the serial console"
+    log "guest powered off, QEMU exited 0 after $(( $(now) - t0 ))s"
+}
+
+if [ -n "$SUITE" ]; then
+    qemu-img create -q -f qcow2 -b "$IMG" -F qcow2 "$T/disk.qcow2" "${GROW_MB}M"
+else
+    qemu-img create -q -f qcow2 -b "$IMG" -F qcow2 "$T/disk.qcow2"
+fi
+boot_guest nocloud "$T/disk.qcow2" "" -drive "file=$T/seed.img,if=virtio,format=raw,readonly=on"
 wait_ssh "first boot"
 grep -q 'Linux version' "$SERIAL" || fail "no kernel messages on the serial console"
-
-st=$(timeout "$CLOUD_INIT_TIMEOUT" "${SSH[@]}" cloud-init status --wait --long 2>&1) ||
-    { echo "$st" >&2; fail "cloud-init status --wait failed or timed out"; }
-echo "$st" | sed 's/^/    /' >&2
-echo "$st" | grep -q '^status: done' ||
-    { guest sudo tail -n 40 /var/log/cloud-init.log >&2 || true; fail "cloud-init did not finish with 'status: done'"; }
-log "cloud-init done after $(elapsed)"
+cloud_init_done
 
 # runcmd runs in cloud-final, which status --wait waited for.
 grep -qa "$MARKER" "$SERIAL" || fail "runcmd marker '$MARKER' not on the serial console"
@@ -214,19 +248,65 @@ if [ -n "$SUITE" ]; then
     log "reboot: new boot id, cloud-init done, data kept, runcmd not repeated"
 fi
 
-# --- power off: the guest shuts down and QEMU exits by itself -----------------
-log "sudo poweroff"
-t0=$(now)
-guest sudo poweroff >/dev/null 2>&1 || true # the connection may drop first
-deadline=$(( t0 + EXIT_TIMEOUT ))
-while kill -0 "$QPID" 2>/dev/null; do
-    [ "$(now)" -lt "$deadline" ] || fail "QEMU still running ${EXIT_TIMEOUT}s after poweroff"
-    sleep 1
-done
-rc=0
-wait "$QPID" || rc=$?
-QPID=
-[ "$rc" = 0 ] || { cat "$T/qemu.log" >&2; fail "QEMU exit status $rc"; }
-grep -qa 'reboot: Power down' "$SERIAL" || fail "no 'reboot: Power down' on the serial console"
-log "guest powered off, QEMU exited 0 after $(( $(now) - t0 ))s"
+# --- suite: the Ec2 datasource against imds-stub.py ---------------------------
+# No seed; QEMU's user network is 169.254.0.0/16 (the guest gets 169.254.0.15
+# by DHCP) and each connection to 169.254.169.254:80 runs imds-stub.py.
+ec2_boot() {
+    local mac ip=169.254.0.15 iid host marker detail
+    mac=02:ec:2d:$(od -An -N3 -tx1 /dev/urandom | tr -d '\n' | sed 's/ /:/g' | cut -c2-)
+    iid=i-0$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n' | cut -c1-16)
+    host=ip-169-254-0-15.ec2.internal
+    marker="HOSTD-DEBIAN: ec2 runcmd $NONCE"
+    cp "$HERE/imds-stub.py" "$T/imds-stub.py"
+    : >"$T/imds.log"
+    MAC=$mac IP=$ip IID=$iid HOST=$host MARKER=$marker PUBKEY=$(cat "$T/key.pub") \
+    python3 - "$T/imds.json" <<'EOF'
+import json, os, sys
+e = os.environ
+az, region, account = "us-east-1a", "us-east-1", "111111111111"
+nic = {"device-number": "0", "interface-id": "eni-0123456789abcdef0",
+       "local-hostname": e["HOST"], "local-ipv4s": e["IP"], "mac": e["MAC"],
+       "owner-id": account, "subnet-id": "subnet-0123456789abcdef0",
+       "subnet-ipv4-cidr-block": "169.254.0.0/16", "vpc-id": "vpc-0123456789abcdef0",
+       "vpc-ipv4-cidr-block": "169.254.0.0/16"}
+doc = {"accountId": account, "architecture": "x86_64", "availabilityZone": az,
+       "imageId": "ami-0123456789abcdef0", "instanceId": e["IID"],
+       "instanceType": "t3.micro", "privateIp": e["IP"], "region": region,
+       "version": "2017-09-30"}
+tree = {
+    "token": os.urandom(16).hex(),
+    "meta-data": {
+        "ami-id": "ami-0123456789abcdef0", "ami-launch-index": "0",
+        "hostname": e["HOST"], "local-hostname": e["HOST"], "local-ipv4": e["IP"],
+        "instance-id": e["IID"], "instance-type": "t3.micro", "mac": e["MAC"],
+        "placement": {"availability-zone": az, "region": region},
+        "public-keys": {"0=hostd-suite": {"openssh-key": e["PUBKEY"] + "\n"}},
+        "network": {"interfaces": {"macs": {e["MAC"]: nic}}},
+        "services": {"domain": "amazonaws.com", "partition": "aws"},
+    },
+    "dynamic": {"instance-identity": {"document": json.dumps(doc, indent=2)}},
+    "user-data": "#cloud-config\nruncmd:\n  - [ sh, -c, 'echo \"%s\" >/dev/ttyS0' ]\n" % e["MARKER"],
+}
+with open(sys.argv[1], "w") as f:
+    json.dump(tree, f)
+EOF
+    qemu-img create -q -f qcow2 -b "$IMG" -F qcow2 "$T/ec2.qcow2"
+    boot_guest ec2 "$T/ec2.qcow2" \
+        ",net=169.254.0.0/16,ipv6=off,mac=$mac,guestfwd=tcp:169.254.169.254:80-cmd:python3 $T/imds-stub.py $T/imds.json $T/imds.log"
+    wait_ssh "Ec2 datasource, key from IMDS public-keys"
+    cloud_init_done
+    detail=$(guest cloud-init status --long | grep -A1 '^detail:' | tail -n 1)
+    echo "$detail" | grep -q DataSourceEc2 || fail "datasource is '$detail', expected Ec2"
+    [ "$(guest cat /var/lib/cloud/data/instance-id)" = "$iid" ] || fail "instance-id is not $iid"
+    [ "$(guest hostname)" = "${host%%.*}" ] || fail "hostname is not ${host%%.*}"
+    [ "$(guest cloud-id)" = aws ] || fail "cloud-id is not aws"
+    grep -qa "$marker" "$SERIAL" || fail "user-data runcmd marker from IMDS not on the serial console"
+    grep -q '^PUT /latest/api/token 200$' "$T/imds.log" || fail "no IMDSv2 token request in the stub's log"
+    log "Ec2: $detail, instance-id $iid, hostname ${host%%.*}, cloud-id aws, runcmd ran;" \
+        "$(wc -l <"$T/imds.log") IMDS requests, $(grep -c ' 401$' "$T/imds.log" || true) without a token"
+    power_off
+}
+
+power_off
+[ -z "$SUITE" ] || ec2_boot
 log "PASS in $(elapsed)"
