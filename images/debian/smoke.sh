@@ -21,6 +21,7 @@
 # 169.254.169.254 (IMDSv2, through QEMU's guestfwd to a command, so nothing
 # listens on a socket): the Ec2 datasource must log the key from public-keys
 # in, run the user-data and set instance-id and hostname from meta-data.
+# That boot has its root disk on virtio-scsi (sda) instead of virtio-blk.
 #
 #   bash images/debian/smoke.sh [--suite] [IMAGE]   (default build/ami/debian-12.qcow2)
 # KEEP=1 keeps the work directory (serial log, key, seed) for debugging.
@@ -111,13 +112,14 @@ free_port() { # a free loopback port for an ssh forward
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# boot_guest TAG DISK NIC-OPTIONS [QEMU ARGS...]: start QEMU in the
-# background (QPID) with the console in $T/TAG.serial.log (SERIAL) and ssh
-# forwarded from 127.0.0.1:PORT; the NIC is virtio-net on QEMU's user
-# network with restrict=on: the guest reaches nothing but the forwards.
+# boot_guest TAG NIC-OPTIONS QEMU-ARGS...: start QEMU in the background
+# (QPID) with the console in $T/TAG.serial.log (SERIAL) and ssh forwarded
+# from 127.0.0.1:PORT; the NIC is virtio-net on QEMU's user network with
+# restrict=on: the guest reaches nothing but the forwards. The disks come
+# in QEMU-ARGS.
 boot_guest() {
-    local tag=$1 disk=$2 nic=$3
-    shift 3
+    local tag=$1 nic=$2
+    shift 2
     PORT=$(free_port)
     SERIAL=$T/$tag.serial.log
     : >"$SERIAL"
@@ -126,7 +128,6 @@ boot_guest() {
         -display none -vga std -serial "file:$SERIAL" \
         -qmp "unix:$T/$tag.qmp.sock,server=on,wait=off" \
         -smbios "type=1,manufacturer=Amazon EC2,product=t3.micro,version=1.0,serial=$UUID,uuid=$UUID" \
-        -drive "file=$disk,if=virtio,format=qcow2,discard=unmap" \
         -nic "user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:$PORT-:22$nic" \
         "$@" >"$T/$tag.qemu.log" 2>&1 &
     QPID=$!
@@ -186,7 +187,9 @@ if [ -n "$SUITE" ]; then
 else
     qemu-img create -q -f qcow2 -b "$IMG" -F qcow2 "$T/disk.qcow2"
 fi
-boot_guest nocloud "$T/disk.qcow2" "" -drive "file=$T/seed.img,if=virtio,format=raw,readonly=on"
+boot_guest nocloud "" \
+    -drive "file=$T/disk.qcow2,if=virtio,format=qcow2,discard=unmap" \
+    -drive "file=$T/seed.img,if=virtio,format=raw,readonly=on"
 wait_ssh "first boot"
 grep -q 'Linux version' "$SERIAL" || fail "no kernel messages on the serial console"
 cloud_init_done
@@ -234,7 +237,7 @@ if [ -n "$SUITE" ]; then
     # Wait for the old sshd to go away before polling for the new boot.
     for _ in $(seq 60); do
         b=$(timeout 15 "${SSH[@]}" cat /proc/sys/kernel/random/boot_id 2>/dev/null || true)
-        [ -n "$b" ] && [ "$b" = "$boot1" ] || break
+        if [ -z "$b" ] || [ "$b" != "$boot1" ]; then break; fi
         sleep 2
     done
     wait_ssh "reboot"
@@ -252,10 +255,10 @@ fi
 # No seed; QEMU's user network is 169.254.0.0/16 (the guest gets 169.254.0.15
 # by DHCP) and each connection to 169.254.169.254:80 runs imds-stub.py.
 ec2_boot() {
-    local mac ip=169.254.0.15 iid host marker detail
+    local mac ip=169.254.0.15 iid host marker detail rootdev
     mac=02:ec:2d:$(od -An -N3 -tx1 /dev/urandom | tr -d '\n' | sed 's/ /:/g' | cut -c2-)
     iid=i-0$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n' | cut -c1-16)
-    host=ip-169-254-0-15.ec2.internal
+    host="ip-169-254-0-15.ec2.internal"
     marker="HOSTD-DEBIAN: ec2 runcmd $NONCE"
     cp "$HERE/imds-stub.py" "$T/imds-stub.py"
     : >"$T/imds.log"
@@ -291,8 +294,13 @@ with open(sys.argv[1], "w") as f:
     json.dump(tree, f)
 EOF
     qemu-img create -q -f qcow2 -b "$IMG" -F qcow2 "$T/ec2.qcow2"
-    boot_guest ec2 "$T/ec2.qcow2" \
-        ",net=169.254.0.0/16,ipv6=off,mac=$mac,guestfwd=tcp:169.254.169.254:80-cmd:python3 $T/imds-stub.py $T/imds.json $T/imds.log"
+    # The root disk is on virtio-scsi this time (sda, not vda): GRUB, the
+    # initramfs and fstab find it by label.
+    boot_guest ec2 \
+        ",net=169.254.0.0/16,ipv6=off,mac=$mac,guestfwd=tcp:169.254.169.254:80-cmd:python3 $T/imds-stub.py $T/imds.json $T/imds.log" \
+        -device virtio-scsi-pci,id=scsi0 \
+        -drive "file=$T/ec2.qcow2,if=none,id=root,format=qcow2,discard=unmap" \
+        -device scsi-hd,drive=root,bus=scsi0.0
     wait_ssh "Ec2 datasource, key from IMDS public-keys"
     cloud_init_done
     detail=$(guest cloud-init status --long | grep -A1 '^detail:' | tail -n 1)
@@ -300,9 +308,11 @@ EOF
     [ "$(guest cat /var/lib/cloud/data/instance-id)" = "$iid" ] || fail "instance-id is not $iid"
     [ "$(guest hostname)" = "${host%%.*}" ] || fail "hostname is not ${host%%.*}"
     [ "$(guest cloud-id)" = aws ] || fail "cloud-id is not aws"
+    rootdev=$(guest findmnt -no SOURCE /)
+    [ "$rootdev" = /dev/sda1 ] || fail "root is on '$rootdev', expected /dev/sda1 (virtio-scsi)"
     grep -qa "$marker" "$SERIAL" || fail "user-data runcmd marker from IMDS not on the serial console"
     grep -q '^PUT /latest/api/token 200$' "$T/imds.log" || fail "no IMDSv2 token request in the stub's log"
-    log "Ec2: $detail, instance-id $iid, hostname ${host%%.*}, cloud-id aws, runcmd ran;" \
+    log "Ec2: $detail, instance-id $iid, hostname ${host%%.*}, cloud-id aws, runcmd ran, root $rootdev;" \
         "$(wc -l <"$T/imds.log") IMDS requests, $(grep -c ' 401$' "$T/imds.log" || true) without a token"
     power_off
 }
