@@ -3,7 +3,8 @@
 #   make         build build/bin/hostd and build/bin/hostd-imds-pipe
 #   make run     deps + build + the tiny AMI + start hostd on 127.0.0.1:8788 with state
 #                in ./var, the tiny AMI imported (its id printed)
-#   make test    deps + build + every test suite (unit, ASan/UBSan, fuzz, integration)
+#   make test    deps + build + every test suite (unit, ASan/UBSan, fuzz, integration,
+#                tiny and Debian AMI smoke tests)
 
 CC       ?= cc
 BUILD    := build
@@ -124,6 +125,7 @@ test: deps
 	$(MAKE) fuzz
 	$(MAKE) integration
 	$(MAKE) tiny-smoke
+	$(MAKE) debian-smoke
 
 run: deps
 	$(MAKE) all
@@ -142,3 +144,4 @@ clean:
 	rm -rf $(BUILD)
 
 include images/tiny.mk
+include images/debian.mk
