@@ -147,6 +147,23 @@ static int load_atts(struct store *s, const char *id, struct vol_att *out, size_
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -EIO;
 }
 
+static void write_bdm(struct xml *x, const struct vol_att *atts, size_t n)
+{
+	xml_open(x, "blockDeviceMapping");
+	for (size_t i = 0; i < n; i++) {
+		xml_open(x, "item");
+		xml_text(x, "deviceName", atts[i].device);
+		xml_open(x, "ebs");
+		xml_text(x, "volumeId", atts[i].id);
+		xml_text(x, "status", atts[i].status);
+		xml_time(x, "attachTime", atts[i].attach_ms);
+		xml_bool(x, "deleteOnTermination", atts[i].dot);
+		xml_close(x);
+		xml_close(x);
+	}
+	xml_close(x);
+}
+
 static void write_groups(struct xml *x, const char *groups)
 {
 	xml_open(x, "groupSet");
@@ -212,19 +229,7 @@ static int write_instance(struct api_req *r, const struct inst *in)
 	xml_text(x, "architecture", "x86_64");
 	xml_text(x, "rootDeviceType", "ebs");
 	xml_text(x, "rootDeviceName", in->root_dev);
-	xml_open(x, "blockDeviceMapping");
-	for (size_t i = 0; i < natts; i++) {
-		xml_open(x, "item");
-		xml_text(x, "deviceName", atts[i].device);
-		xml_open(x, "ebs");
-		xml_text(x, "volumeId", atts[i].id);
-		xml_text(x, "status", atts[i].status);
-		xml_time(x, "attachTime", atts[i].attach_ms);
-		xml_bool(x, "deleteOnTermination", atts[i].dot);
-		xml_close(x);
-		xml_close(x);
-	}
-	xml_close(x);
+	write_bdm(x, atts, natts);
 	xml_text(x, "virtualizationType", "hvm");
 	xml_text(x, "clientToken", in->client_token ? in->client_token : "");
 	if (tags_write(s, x, r->account_id, in->id) < 0)
@@ -523,11 +528,25 @@ static int one_of(struct api_req *r, const char *param, const char *v, const cha
 	return api_err_value(r, param, v, "");
 }
 
+/* An optional parameter that must be one of ok; *dst keeps its default
+ * when the parameter is absent. */
+static int opt_enum(struct api_req *r, const char *param, const char *const *ok, const char **dst)
+{
+	const char *v = api_str(r, param);
+	int ret;
+
+	if (!v)
+		return 0;
+	if ((ret = one_of(r, param, v, ok)) < 0)
+		return ret;
+	*dst = v;
+	return 0;
+}
+
 static int parse_metadata_options(struct api_req *r, struct run_req *q)
 {
 	static const char *const tokens[] = { "optional", "required", NULL };
 	static const char *const onoff[] = { "enabled", "disabled", NULL };
-	const char *v;
 	int ret;
 
 	/* AMIs flagged ImdsSupport v2.0 launch with tokens required and a hop
@@ -539,26 +558,11 @@ static int parse_metadata_options(struct api_req *r, struct run_req *q)
 	q->md_endpoint = "enabled";
 	q->md_tags = "disabled";
 	q->md_ipv6 = "disabled";
-	if ((v = api_str(r, "MetadataOptions.HttpTokens"))) {
-		if ((ret = one_of(r, "MetadataOptions.HttpTokens", v, tokens)) < 0)
-			return ret;
-		q->md_tokens = v;
-	}
-	if ((v = api_str(r, "MetadataOptions.HttpEndpoint"))) {
-		if ((ret = one_of(r, "MetadataOptions.HttpEndpoint", v, onoff)) < 0)
-			return ret;
-		q->md_endpoint = v;
-	}
-	if ((v = api_str(r, "MetadataOptions.InstanceMetadataTags"))) {
-		if ((ret = one_of(r, "MetadataOptions.InstanceMetadataTags", v, onoff)) < 0)
-			return ret;
-		q->md_tags = v;
-	}
-	if ((v = api_str(r, "MetadataOptions.HttpProtocolIpv6"))) {
-		if ((ret = one_of(r, "MetadataOptions.HttpProtocolIpv6", v, onoff)) < 0)
-			return ret;
-		q->md_ipv6 = v;
-	}
+	if ((ret = opt_enum(r, "MetadataOptions.HttpTokens", tokens, &q->md_tokens)) < 0 ||
+	    (ret = opt_enum(r, "MetadataOptions.HttpEndpoint", onoff, &q->md_endpoint)) < 0 ||
+	    (ret = opt_enum(r, "MetadataOptions.InstanceMetadataTags", onoff, &q->md_tags)) < 0 ||
+	    (ret = opt_enum(r, "MetadataOptions.HttpProtocolIpv6", onoff, &q->md_ipv6)) < 0)
+		return ret;
 	return api_int(r, "MetadataOptions.HttpPutResponseHopLimit", q->hop_limit, 1, 64, &q->hop_limit);
 }
 
@@ -1127,8 +1131,7 @@ static int change_states(struct api_req *r, enum op op)
 			e = set_state(r, c[i].id, "pending", "pending", "pending", false);
 		else if (op == OP_STOP && !strcmp(c[i].cur, "stopping") &&
 			 (strcmp(c[i].prev, "stopping") || force))
-			e = strcmp(c[i].prev, "stopping") ? set_state(r, c[i].id, "stopping", uis_code, uis_msg, force)
-							  : set_state(r, c[i].id, "stopping", uis_code, uis_msg, true);
+			e = set_state(r, c[i].id, "stopping", uis_code, uis_msg, force);
 		else if (op == OP_TERMINATE && !strcmp(c[i].cur, "shutting-down") && strcmp(c[i].prev, "shutting-down"))
 			e = set_state(r, c[i].id, "shutting-down", uis_code, uis_msg, false);
 		if (e < 0) {
@@ -1307,19 +1310,7 @@ int act_describe_instance_attribute(struct api_req *r)
 
 		if (load_atts(r->h->store, id, atts, ARRAY_SIZE(atts), &natts) < 0)
 			return api_err_internal(r);
-		xml_open(&r->x, "blockDeviceMapping");
-		for (size_t i = 0; i < natts; i++) {
-			xml_open(&r->x, "item");
-			xml_text(&r->x, "deviceName", atts[i].device);
-			xml_open(&r->x, "ebs");
-			xml_text(&r->x, "volumeId", atts[i].id);
-			xml_text(&r->x, "status", atts[i].status);
-			xml_time(&r->x, "attachTime", atts[i].attach_ms);
-			xml_bool(&r->x, "deleteOnTermination", atts[i].dot);
-			xml_close(&r->x);
-			xml_close(&r->x);
-		}
-		xml_close(&r->x);
+		write_bdm(&r->x, atts, natts);
 	} else if (!strcmp(attr, "groupSet")) {
 		char *groups = col(st, 5) ? xstrdup(col(st, 5)) : NULL;
 

@@ -57,10 +57,6 @@ def wait_state(ec2, iids, state, timeout=120):
                          % (state, timeout, {k: v["State"]["Name"] for k, v in (last or {}).items()}))
 
 
-def user_data(script):
-    return script if isinstance(script, str) else script.decode()
-
-
 def qemu_pids(state_dir):
     """QEMU processes whose command line mentions the state directory."""
     out = subprocess.run(["pgrep", "-f", "qemu-system-x86_64"], capture_output=True, text=True).stdout.split()
