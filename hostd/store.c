@@ -157,6 +157,118 @@ static const char *const migrations[] = {
 	"  terminated_ms INTEGER);"
 	"CREATE INDEX instances_account ON instances(account_id, id);"
 	"CREATE INDEX instances_state ON instances(state);",
+	/* 3: VPC networking. A VPC is a network namespace (`ns`), a subnet a
+	 * bridge in it; an ENI is a tap on that bridge. Security group rules are
+	 * one row per source (EC2 gives each its own sgr- id). */
+	"CREATE TABLE vpcs ("
+	"  id TEXT PRIMARY KEY,"
+	"  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  cidr TEXT NOT NULL,"
+	"  is_default INTEGER NOT NULL DEFAULT 0,"
+	"  state TEXT NOT NULL,"            /* pending | available */
+	"  ns TEXT NOT NULL,"               /* network namespace name */
+	"  dns_support INTEGER NOT NULL DEFAULT 1,"
+	"  dns_hostnames INTEGER NOT NULL DEFAULT 0,"
+	"  created_ms INTEGER NOT NULL);"
+	"CREATE TABLE subnets ("
+	"  id TEXT PRIMARY KEY,"
+	"  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  vpc_id TEXT NOT NULL REFERENCES vpcs(id),"
+	"  cidr TEXT NOT NULL,"
+	"  az TEXT NOT NULL,"
+	"  is_default INTEGER NOT NULL DEFAULT 0,"
+	"  map_public_ip INTEGER NOT NULL DEFAULT 0,"
+	"  state TEXT NOT NULL,"
+	"  bridge TEXT NOT NULL,"           /* bridge device inside the VPC namespace */
+	"  created_ms INTEGER NOT NULL);"
+	"CREATE INDEX subnets_vpc ON subnets(vpc_id);"
+	"CREATE TABLE security_groups ("
+	"  id TEXT PRIMARY KEY,"
+	"  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  vpc_id TEXT NOT NULL REFERENCES vpcs(id),"
+	"  name TEXT NOT NULL,"
+	"  description TEXT NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  UNIQUE(vpc_id, name));"
+	"CREATE TABLE sg_rules ("
+	"  id TEXT PRIMARY KEY,"            /* sgr-... */
+	"  group_id TEXT NOT NULL REFERENCES security_groups(id) ON DELETE CASCADE,"
+	"  egress INTEGER NOT NULL,"
+	"  protocol TEXT NOT NULL,"         /* -1 | tcp | udp | icmp | a number */
+	"  from_port INTEGER,"              /* icmp: type; NULL for -1 */
+	"  to_port INTEGER,"                /* icmp: code */
+	"  cidr TEXT,"                      /* exactly one of cidr / ref_group_id */
+	"  ref_group_id TEXT,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  created_ms INTEGER NOT NULL);"
+	"CREATE INDEX sg_rules_group ON sg_rules(group_id);"
+	"CREATE INDEX sg_rules_ref ON sg_rules(ref_group_id);"
+	"CREATE TABLE enis ("
+	"  id TEXT PRIMARY KEY,"
+	"  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  vpc_id TEXT NOT NULL REFERENCES vpcs(id),"
+	"  subnet_id TEXT NOT NULL REFERENCES subnets(id),"
+	"  mac TEXT NOT NULL UNIQUE,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  status TEXT NOT NULL,"           /* available | in-use */
+	"  source_dest_check INTEGER NOT NULL DEFAULT 1,"
+	"  public_ip TEXT,"                 /* auto-assigned; an EIP lives in addresses */
+	"  instance_id TEXT,"
+	"  device_index INTEGER,"
+	"  attach_id TEXT,"
+	"  attach_state TEXT,"              /* attaching | attached | detaching */
+	"  delete_on_termination INTEGER NOT NULL DEFAULT 0,"
+	"  tap TEXT,"                       /* host-unique tap name while attached */
+	"  created_ms INTEGER NOT NULL);"
+	"CREATE INDEX enis_instance ON enis(instance_id);"
+	"CREATE INDEX enis_subnet ON enis(subnet_id);"
+	"CREATE TABLE eni_ips ("
+	"  eni_id TEXT NOT NULL REFERENCES enis(id) ON DELETE CASCADE,"
+	"  subnet_id TEXT NOT NULL,"
+	"  ip TEXT NOT NULL,"
+	"  is_primary INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY(subnet_id, ip)) WITHOUT ROWID;"
+	"CREATE INDEX eni_ips_eni ON eni_ips(eni_id);"
+	"CREATE TABLE eni_groups ("
+	"  eni_id TEXT NOT NULL REFERENCES enis(id) ON DELETE CASCADE,"
+	"  group_id TEXT NOT NULL REFERENCES security_groups(id),"
+	"  PRIMARY KEY(eni_id, group_id)) WITHOUT ROWID;"
+	"CREATE INDEX eni_groups_group ON eni_groups(group_id);"
+	"CREATE TABLE network_acls ("
+	"  id TEXT PRIMARY KEY,"
+	"  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  vpc_id TEXT NOT NULL REFERENCES vpcs(id),"
+	"  is_default INTEGER NOT NULL DEFAULT 0,"
+	"  created_ms INTEGER NOT NULL);"
+	"CREATE TABLE nacl_entries ("
+	"  nacl_id TEXT NOT NULL REFERENCES network_acls(id) ON DELETE CASCADE,"
+	"  egress INTEGER NOT NULL,"
+	"  rule_number INTEGER NOT NULL,"   /* 1-32766; 32767 is the implicit deny */
+	"  protocol TEXT NOT NULL,"
+	"  rule_action TEXT NOT NULL,"      /* allow | deny */
+	"  cidr TEXT NOT NULL,"
+	"  from_port INTEGER,"
+	"  to_port INTEGER,"
+	"  icmp_type INTEGER,"
+	"  icmp_code INTEGER,"
+	"  PRIMARY KEY(nacl_id, egress, rule_number)) WITHOUT ROWID;"
+	"CREATE TABLE nacl_assocs ("
+	"  id TEXT PRIMARY KEY,"            /* aclassoc-... */
+	"  nacl_id TEXT NOT NULL REFERENCES network_acls(id),"
+	"  subnet_id TEXT NOT NULL UNIQUE REFERENCES subnets(id) ON DELETE CASCADE);"
+	"CREATE TABLE internet_gateways ("
+	"  id TEXT PRIMARY KEY,"
+	"  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  vpc_id TEXT UNIQUE,"             /* NULL: detached */
+	"  created_ms INTEGER NOT NULL);"
+	"CREATE TABLE addresses ("
+	"  id TEXT PRIMARY KEY,"            /* eipalloc-... */
+	"  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  public_ip TEXT NOT NULL UNIQUE,"
+	"  association_id TEXT,"            /* eipassoc-... */
+	"  eni_id TEXT,"
+	"  private_ip TEXT,"
+	"  created_ms INTEGER NOT NULL);",
 };
 
 static int migrate(struct store *s)
