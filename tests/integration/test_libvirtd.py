@@ -43,7 +43,6 @@ def libvirtd():
         subprocess.run(["pkill", "-x", name])
 
 
-@pytest.mark.guests_full
 def test_qemu_system(libvirtd):
     d = tempfile.mkdtemp(prefix="hostd-sys-")
     # QEMU runs as libvirt-qemu under libvirtd: it must be able to reach
