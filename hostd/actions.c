@@ -120,11 +120,81 @@ static const struct api_param p_register_image[] = {
 	{ "ImageLocation", P_STR }, TAGSPEC, DRYRUN, END,
 };
 
+/* One permission list, as the Authorize/Revoke actions name it; the flat
+ * CidrIp/IpProtocol/... form is the API's older shape. */
+#define SG_PERMS { "IpPermissions.N.IpProtocol", P_STR }, { "IpPermissions.N.FromPort", P_INT }, \
+	{ "IpPermissions.N.ToPort", P_INT }, { "IpPermissions.N.IpRanges.N.CidrIp", P_STR }, \
+	{ "IpPermissions.N.IpRanges.N.Description", P_STR }, { "IpPermissions.N.Groups.N.GroupId", P_STR }, \
+	{ "IpPermissions.N.Groups.N.GroupName", P_STR }, { "IpPermissions.N.Groups.N.UserId", P_STR }, \
+	{ "IpPermissions.N.Groups.N.Description", P_STR }, { "IpPermissions.N.Ipv6Ranges.N.CidrIpv6", P_STR }, \
+	{ "IpPermissions.N.Ipv6Ranges.N.Description", P_STR }, \
+	{ "IpPermissions.N.PrefixListIds.N.PrefixListId", P_STR }, \
+	{ "IpPermissions.N.PrefixListIds.N.Description", P_STR }, { "CidrIp", P_STR }, { "IpProtocol", P_STR }, \
+	{ "FromPort", P_INT }, { "ToPort", P_INT }, { "SourceSecurityGroupName", P_STR }, \
+	{ "SourceSecurityGroupOwnerId", P_STR }
+static const struct api_param p_create_security_group[] = {
+	{ "GroupName", P_STR }, { "GroupDescription", P_STR }, { "VpcId", P_STR }, TAGSPEC, DRYRUN, END,
+};
+static const struct api_param p_delete_security_group[] = {
+	{ "GroupId", P_STR }, { "GroupName", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_authorize_sg_ingress[] = {
+	{ "GroupId", P_STR }, { "GroupName", P_STR }, SG_PERMS, TAGSPEC, DRYRUN, END,
+};
+static const struct api_param p_authorize_sg_egress[] = { { "GroupId", P_STR }, SG_PERMS, TAGSPEC, DRYRUN, END };
+static const struct api_param p_revoke_sg_ingress[] = {
+	{ "GroupId", P_STR }, { "GroupName", P_STR }, SG_PERMS, { "SecurityGroupRuleId.N", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_revoke_sg_egress[] = {
+	{ "GroupId", P_STR }, SG_PERMS, { "SecurityGroupRuleId.N", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_modify_security_group_rules[] = {
+	{ "GroupId", P_STR }, { "SecurityGroupRule.N.SecurityGroupRuleId", P_STR },
+	{ "SecurityGroupRule.N.SecurityGroupRule.IpProtocol", P_STR },
+	{ "SecurityGroupRule.N.SecurityGroupRule.FromPort", P_INT },
+	{ "SecurityGroupRule.N.SecurityGroupRule.ToPort", P_INT },
+	{ "SecurityGroupRule.N.SecurityGroupRule.CidrIpv4", P_STR },
+	{ "SecurityGroupRule.N.SecurityGroupRule.ReferencedGroupId", P_STR },
+	{ "SecurityGroupRule.N.SecurityGroupRule.Description", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_describe_security_groups[] = {
+	{ "GroupId.N", P_STR }, { "GroupName.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
+};
+static const struct api_param p_describe_security_group_rules[] = {
+	{ "SecurityGroupRuleId.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
+};
+static const struct api_param p_create_network_acl[] = {
+	{ "VpcId", P_STR }, { "ClientToken", P_STR }, TAGSPEC, DRYRUN, END,
+};
+static const struct api_param p_network_acl_id[] = { { "NetworkAclId", P_STR }, DRYRUN, END };
+static const struct api_param p_network_acl_entry[] = {
+	{ "NetworkAclId", P_STR }, { "RuleNumber", P_INT }, { "Protocol", P_STR }, { "RuleAction", P_STR },
+	{ "Egress", P_BOOL }, { "CidrBlock", P_STR }, { "Ipv6CidrBlock", P_STR }, { "Icmp.Code", P_INT },
+	{ "Icmp.Type", P_INT }, { "PortRange.From", P_INT }, { "PortRange.To", P_INT }, DRYRUN, END,
+};
+static const struct api_param p_delete_network_acl_entry[] = {
+	{ "NetworkAclId", P_STR }, { "RuleNumber", P_INT }, { "Egress", P_BOOL }, DRYRUN, END,
+};
+static const struct api_param p_replace_network_acl_association[] = {
+	{ "AssociationId", P_STR }, { "NetworkAclId", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_describe_network_acls[] = {
+	{ "NetworkAclId.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
+};
+
 const struct api_action api_actions[] = {
+	{ "AuthorizeSecurityGroupEgress", act_authorize_security_group_egress, true, p_authorize_sg_egress },
+	{ "AuthorizeSecurityGroupIngress", act_authorize_security_group_ingress, true, p_authorize_sg_ingress },
 	{ "CancelImportTask", act_cancel_import_task, true, p_cancel_import_task },
 	{ "CreateKeyPair", act_create_key_pair, true, p_create_key_pair },
+	{ "CreateNetworkAcl", act_create_network_acl, true, p_create_network_acl },
+	{ "CreateNetworkAclEntry", act_create_network_acl_entry, true, p_network_acl_entry },
+	{ "CreateSecurityGroup", act_create_security_group, true, p_create_security_group },
 	{ "CreateTags", act_create_tags, true, p_create_tags },
 	{ "DeleteKeyPair", act_delete_key_pair, true, p_delete_key_pair },
+	{ "DeleteNetworkAcl", act_delete_network_acl, true, p_network_acl_id },
+	{ "DeleteNetworkAclEntry", act_delete_network_acl_entry, true, p_delete_network_acl_entry },
+	{ "DeleteSecurityGroup", act_delete_security_group, true, p_delete_security_group },
 	{ "DeleteTags", act_delete_tags, true, p_create_tags },
 	{ "DeregisterImage", act_deregister_image, true, p_deregister_image },
 	{ "DescribeAccountAttributes", act_describe_account_attributes, false, p_describe_account_attributes },
@@ -136,15 +206,23 @@ const struct api_action api_actions[] = {
 	{ "DescribeInstanceTypes", act_describe_instance_types, false, p_describe_instance_types },
 	{ "DescribeInstances", act_describe_instances, false, p_describe_instances },
 	{ "DescribeKeyPairs", act_describe_key_pairs, false, p_describe_key_pairs },
+	{ "DescribeNetworkAcls", act_describe_network_acls, false, p_describe_network_acls },
 	{ "DescribeRegions", act_describe_regions, false, p_describe_regions },
+	{ "DescribeSecurityGroupRules", act_describe_security_group_rules, false, p_describe_security_group_rules },
+	{ "DescribeSecurityGroups", act_describe_security_groups, false, p_describe_security_groups },
 	{ "DescribeTags", act_describe_tags, false, p_describe_tags },
 	{ "GetConsoleOutput", act_get_console_output, false, p_get_console_output },
 	{ "GetConsoleScreenshot", act_get_console_screenshot, false, p_get_console_screenshot },
 	{ "ImportImage", act_import_image, true, p_import_image },
 	{ "ImportKeyPair", act_import_key_pair, true, p_import_key_pair },
 	{ "ModifyInstanceAttribute", act_modify_instance_attribute, true, p_modify_instance_attribute },
+	{ "ModifySecurityGroupRules", act_modify_security_group_rules, true, p_modify_security_group_rules },
 	{ "RebootInstances", act_reboot_instances, true, p_instance_ids },
 	{ "RegisterImage", act_register_image, true, p_register_image },
+	{ "ReplaceNetworkAclAssociation", act_replace_network_acl_association, true, p_replace_network_acl_association },
+	{ "ReplaceNetworkAclEntry", act_replace_network_acl_entry, true, p_network_acl_entry },
+	{ "RevokeSecurityGroupEgress", act_revoke_security_group_egress, true, p_revoke_sg_egress },
+	{ "RevokeSecurityGroupIngress", act_revoke_security_group_ingress, true, p_revoke_sg_ingress },
 	{ "RunInstances", act_run_instances, true, p_run_instances },
 	{ "StartInstances", act_start_instances, true, p_start_instances },
 	{ "StopInstances", act_stop_instances, true, p_stop_instances },

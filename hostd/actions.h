@@ -41,3 +41,23 @@ int act_register_image(struct api_req *r);
 int act_describe_images(struct api_req *r);
 int act_deregister_image(struct api_req *r);
 int act_describe_image_attribute(struct api_req *r);
+
+/* act_secgroups.c: security groups and their rules */
+int act_create_security_group(struct api_req *r);
+int act_delete_security_group(struct api_req *r);
+int act_authorize_security_group_ingress(struct api_req *r);
+int act_authorize_security_group_egress(struct api_req *r);
+int act_revoke_security_group_ingress(struct api_req *r);
+int act_revoke_security_group_egress(struct api_req *r);
+int act_modify_security_group_rules(struct api_req *r);
+int act_describe_security_groups(struct api_req *r);
+int act_describe_security_group_rules(struct api_req *r);
+
+/* act_nacls.c: network ACLs */
+int act_create_network_acl(struct api_req *r);
+int act_delete_network_acl(struct api_req *r);
+int act_create_network_acl_entry(struct api_req *r);
+int act_replace_network_acl_entry(struct api_req *r);
+int act_delete_network_acl_entry(struct api_req *r);
+int act_replace_network_acl_association(struct api_req *r);
+int act_describe_network_acls(struct api_req *r);

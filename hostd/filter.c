@@ -33,8 +33,7 @@ static const char *fbag_own(struct fbag *b, char *s)
 
 void fbag_own_pair(struct fbag *b, char *a, char *c)
 {
-	fbag_own(b, a);
-	fbag_own(b, c);
+	fbag_add(b, fbag_own(b, a), fbag_own(b, c));
 }
 
 void fbag_add_int(struct fbag *b, const char *name, int64_t v)

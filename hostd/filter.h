@@ -39,7 +39,7 @@ void fbag_add_int(struct fbag *b, const char *name, int64_t v);
 void fbag_add_bool(struct fbag *b, const char *name, bool v);
 /* Adds tag:<key>, tag-key and tag-value entries for one tag. */
 void fbag_add_tag(struct fbag *b, const char *key, const char *value);
-/* Hands two malloc'd strings to the bag, freed with it. */
+/* Adds the entry (name a, value c), two malloc'd strings the bag frees. */
 void fbag_own_pair(struct fbag *b, char *a, char *c);
 void fbag_reset(struct fbag *b);
 void fbag_free(struct fbag *b);

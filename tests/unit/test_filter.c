@@ -326,6 +326,9 @@ static void test_numbers_and_owned(void **state)
 	assert_true(matches(&b, "yes", "true", NULL, NULL));
 	assert_true(matches(&b, "no", "false", NULL, NULL));
 	assert_false(matches(&b, "no", "true", NULL, NULL));
+	/* an owned pair is an entry like any other */
+	assert_true(matches(&b, "owned-name", "owned-value", NULL, NULL));
+	assert_false(matches(&b, "owned-name", "other", NULL, NULL));
 	/* Many adds grow the bag (and its owned list) past their first size. */
 	for (int i = 0; i < 1000; i++)
 		fbag_add_int(&b, "n", i);
