@@ -203,7 +203,7 @@ static bool ports_ok(int proto, int from, int to)
 static const struct fw_subnet *find_subnet(const struct fw_vpc *m, const char *id)
 {
 	for (size_t i = 0; i < m->nsubnets; i++)
-		if (id && !strcmp(m->subnets[i].id, id))
+		if (id && m->subnets[i].id && !strcmp(m->subnets[i].id, id))
 			return &m->subnets[i];
 	return NULL;
 }
@@ -211,7 +211,7 @@ static const struct fw_subnet *find_subnet(const struct fw_vpc *m, const char *i
 static const struct fw_group *find_group(const struct fw_vpc *m, const char *id)
 {
 	for (size_t i = 0; i < m->ngroups; i++)
-		if (id && !strcmp(m->groups[i].id, id))
+		if (id && m->groups[i].id && !strcmp(m->groups[i].id, id))
 			return &m->groups[i];
 	return NULL;
 }
