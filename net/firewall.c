@@ -1,7 +1,8 @@
 /* The security group / NACL / anti-spoofing compiler and its applier.
  *
  * Layout in the VPC namespace (filter table; every name starts "hd-"):
- *   FORWARD -> hd-fwd: NACL chains for traffic crossing a subnet bridge,
+ *   FORWARD -> hd-fwd: the metadata service, NACL chains for traffic
+ *     crossing a subnet bridge,
  *     then RELATED,ESTABLISHED accept, INVALID drop, then per attached ENI
  *     the egress gate (physdev-in tap -> hd-o-<eni>: RETURN if allowed, else
  *     DROP) and the ingress gate (bridged: physdev-out tap; routed into the
@@ -460,7 +461,11 @@ static void render_ipt(const struct fw_vpc *m, struct buf *b)
 		buf_printf(b, ":hd-o-%s - [0:0]\n", id_hex(m->enis[i].id));
 	}
 
-	/* FORWARD: NACLs first (stateless: replies too), then state. */
+	/* FORWARD: the metadata service when it is served beyond this
+	 * namespace (neither NACLs nor groups filter it; the original
+	 * destination matches both directions, also when DNATed), then NACLs
+	 * (stateless: replies too), then state. */
+	buf_printf(b, "-A hd-fwd -p tcp -m conntrack --ctorigdst %s --ctorigdstport 80 -j ACCEPT\n", meta);
 	for (size_t i = 0; i < m->nsubnets; i++) {
 		const struct fw_subnet *s = &m->subnets[i];
 

@@ -200,6 +200,9 @@ def net():
             n.serve(gns, "0.0.0.0", TCP_PORTS, UDP_PORTS)
         # the namespace's own DNS (allowed) and another UDP port (not)
         n.serve(VPC, "10.9.1.1", (), (53, 5353))
+        # the metadata service, terminated in the namespace
+        sh(*v, "ip", "addr", "add", "169.254.169.254/32", "dev", "lo")
+        n.serve(VPC, "0.0.0.0", (80,), ())
         yield n
     finally:
         for p in n.procs:
@@ -370,6 +373,9 @@ def test_namespace_services_always_allowed(net):
     net.apply(base_model({"sg-0e": ([], [])}, {"g1": ["sg-0e"], "g2": ["sg-0e"], "g3": ["sg-0e"]}))
     assert net.udp("g1", "10.9.1.1", 53)
     assert not net.udp("g1", "10.9.1.1", 5353)
+    assert net.tcp("g1", "169.254.169.254", 80)
+    assert net.tcp("g3", "169.254.169.254", 80)
+    assert not net.tcp("g1", "10.9.1.1", 80)        # the same server, not as metadata
     assert not net.tcp("g1", ip_of("g2"), 22)
 
 
