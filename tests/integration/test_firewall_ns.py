@@ -70,6 +70,33 @@ elif mode == "tcp":
 elif mode == "udp":
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1.5)
     s.sendto(b"ping", (sys.argv[2], int(sys.argv[3]))); assert s.recv(4) == b"ping"
+elif mode == "dhcp":
+    # what a DHCP client sends before it has an address: 0.0.0.0:68 -> 255.255.255.255:67
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"eth0")
+    s.bind(("0.0.0.0", int(sys.argv[2])))
+    for _ in range(3):
+        s.sendto(b"discover", ("255.255.255.255", int(sys.argv[3])))
+elif mode == "recv":
+    # the source of the first datagram to 0.0.0.0:PORT within the timeout
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, sys.argv[3].encode())
+    s.bind(("0.0.0.0", int(sys.argv[2]))); s.settimeout(float(sys.argv[4]))
+    print("ready", flush=True)
+    try:
+        d, a = s.recvfrom(4096); print("%s:%d" % a, flush=True)
+    except socket.timeout:
+        print("none", flush=True)
+elif mode == "arp":
+    # one ARP request from eth0's MAC naming sender IP argv[2], asking for argv[3]
+    import struct
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind(("eth0", 0))
+    mac = s.getsockname()[4]
+    arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, mac, socket.inet_aton(sys.argv[2]),
+                      b"\0" * 6, socket.inet_aton(sys.argv[3]))
+    s.send(b"\xff" * 6 + mac + b"\x08\x06" + arp)
 elif mode == "hold":
     s = socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=3)
     s.settimeout(3)
@@ -377,6 +404,49 @@ def test_namespace_services_always_allowed(net):
     assert net.tcp("g3", "169.254.169.254", 80)
     assert not net.tcp("g1", "10.9.1.1", 80)        # the same server, not as metadata
     assert not net.tcp("g1", ip_of("g2"), 22)
+
+
+def vpc_neigh(ip, br="br-a"):
+    return sh("ip", "netns", "exec", VPC, "ip", "neigh", "show", ip, "dev", br).stdout
+
+
+def test_dhcp_from_unnumbered_client(net):
+    net.apply(base_model({"sg-0e": ([], [])}, {"g1": ["sg-0e"], "g2": ["sg-0e"], "g3": ["sg-0e"]}))
+
+    def discover(src_port, dst_port):
+        srv = subprocess.Popen(["ip", "netns", "exec", VPC, PY, net.agent, "recv", str(dst_port), "br-a", "2"],
+                               stdout=subprocess.PIPE, text=True)
+        try:
+            assert srv.stdout.readline().strip() == "ready"
+            net.run_in("g1", PY, net.agent, "dhcp", str(src_port), str(dst_port))
+            return srv.stdout.readline().strip()
+        finally:
+            srv.kill()
+            srv.wait()
+
+    net.run_in("g1", "ip", "addr", "flush", "dev", "eth0")
+    try:
+        assert discover(68, 67) == "0.0.0.0:68"
+        assert discover(68, 5000) == "none"    # 0.0.0.0 is for DHCP only
+        assert discover(6000, 67) == "none"
+    finally:
+        net.run_in("g1", "ip", "addr", "add", ip_of("g1") + "/24", "dev", "eth0")
+        net.run_in("g1", "ip", "route", "add", "default", "via", "10.9.1.1")
+
+
+def test_arp_spoofing_dropped(net):
+    net.apply(base_model({"sg-0e": ([], ALL_OUT)}, {"g1": ["sg-0e"], "g2": ["sg-0e"], "g3": ["sg-0e"]}))
+    v = ["ip", "netns", "exec", VPC]
+    sh(*v, "ip", "neigh", "flush", "dev", "br-a")
+    # an ARP request naming g1's own IP teaches the router g1's MAC...
+    net.run_in("g1", PY, net.agent, "arp", ip_of("g1"), "10.9.1.1")
+    # ...one naming g2's IP (or an unassigned one) teaches it nothing
+    net.run_in("g1", PY, net.agent, "arp", ip_of("g2"), "10.9.1.1")
+    net.run_in("g1", PY, net.agent, "arp", "10.9.1.77", "10.9.1.1")
+    time.sleep(0.3)
+    assert GUESTS["g1"][2] in vpc_neigh(ip_of("g1"))
+    assert GUESTS["g1"][2] not in vpc_neigh(ip_of("g2"))
+    assert vpc_neigh("10.9.1.77").strip() == ""
 
 
 def snapshot():
