@@ -274,7 +274,7 @@ int fw_validate(const struct fw_vpc *m, char *why, size_t whylen)
 		if (!parse_ip(s->gateway, &gw) || !in_cidr(gw, snet, sp))
 			return fail(why, whylen, "%s: bad gateway", s->id);
 		for (size_t j = 0; j < i; j++) {
-			if (!strcmp(m->subnets[j].id, s->id) || !strcmp(m->subnets[j].bridge, s->bridge))
+			if (!strcmp(id_hex(m->subnets[j].id), id_hex(s->id)) || !strcmp(m->subnets[j].bridge, s->bridge))
 				return fail(why, whylen, "%s: duplicate subnet or bridge", s->id);
 		}
 		if (s->nacl_id && !id_hex(s->nacl_id))
@@ -308,7 +308,7 @@ int fw_validate(const struct fw_vpc *m, char *why, size_t whylen)
 		if (!id_hex(g->id))
 			return fail(why, whylen, "group %zu: bad id", i);
 		for (size_t j = 0; j < i; j++)
-			if (!strcmp(m->groups[j].id, g->id))
+			if (!strcmp(id_hex(m->groups[j].id), id_hex(g->id)))
 				return fail(why, whylen, "%s: duplicate group", g->id);
 		ret = check_rules(m, g, g->ingress, g->ningress, "ingress", why, whylen);
 		if (ret == 0)
@@ -344,7 +344,7 @@ int fw_validate(const struct fw_vpc *m, char *why, size_t whylen)
 		for (size_t j = 0; j < i; j++) {
 			const struct fw_eni *o = &m->enis[j];
 
-			if (!strcmp(o->id, e->id))
+			if (!strcmp(id_hex(o->id), id_hex(e->id)))
 				return fail(why, whylen, "%s: duplicate ENI", e->id);
 			if (e->tap && o->tap && !strcmp(o->tap, e->tap))
 				return fail(why, whylen, "%s: tap shared with %s", e->id, o->id);

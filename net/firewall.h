@@ -21,7 +21,8 @@
  *   anything else (IPv6, other ethertypes) is dropped.
  *
  * Ids must look like "<prefix>-<1..17 lowercase hex>" (sg-, eni-, subnet-):
- * chain and set names are built from the hex part. */
+ * chain and set names are built from the hex part, which must therefore be
+ * unique among the model's subnets, among its groups and among its ENIs. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>

@@ -396,6 +396,7 @@ static void test_bad_models(void **state)
 	BAD(sn[0].bridge = "..");
 	BAD(sn[1].bridge = "br-0a");
 	BAD(sn[1].id = "subnet-0a");
+	BAD(sn[1].id = "vpc-0a");                /* the same chain names */
 	BAD(sn[0].cidr = "10.1.1.0/24");         /* outside the VPC */
 	BAD(sn[0].cidr = "10.0.0.0/8");          /* larger than the VPC */
 	BAD(sn[0].cidr = NULL);
@@ -421,6 +422,7 @@ static void test_bad_models(void **state)
 	BAD(g[0].id = NULL);
 	BAD(g[0].id = "sg-xyz");
 	BAD(g[1].id = "sg-0d");
+	BAD(g[1].id = "sgx-0d");
 	BAD(g[0].ingress = NULL);
 	BAD(g[0].egress = NULL);
 	BAD(in[0].protocol = NULL);
@@ -444,6 +446,7 @@ static void test_bad_models(void **state)
 	/* ENIs */
 	BAD(e[0].id = "eni-0g");
 	BAD(e[1].id = "eni-01");
+	BAD(e[1].id = "i-01");
 	BAD(e[0].subnet_id = "subnet-0c");
 	BAD(e[0].subnet_id = NULL);
 	BAD(e[0].tap = "tap-0123456789ab");
