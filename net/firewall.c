@@ -776,13 +776,10 @@ int fw_apply(const struct fw_vpc *m, const struct fw_runner *r, char *why, size_
 	render_ipt(m, &ipt);
 	render_eb(m, &eb);
 
-	{
-		const char *sysctl[] = { "sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1", NULL };
+	if (sets.len) {
 		const char *restore[] = { "ipset", "restore", NULL };
 
-		ret = run_ns(&a, NULL, NULL, sysctl);
-		if (ret == 0 && sets.len)
-			ret = run_ns(&a, sets.data, NULL, restore);
+		ret = run_ns(&a, sets.data, NULL, restore);
 		if (ret < 0)
 			goto out;
 	}
@@ -791,6 +788,15 @@ int fw_apply(const struct fw_vpc *m, const struct fw_runner *r, char *why, size_
 		ret = apply_table(&a, true, eb.data);
 	if (ret < 0)
 		goto out;
+	/* After the rules: on a stock kernel the physdev match is what loads
+	 * br_netfilter, and with it this sysctl (per namespace, default 1). */
+	{
+		const char *sysctl[] = { "sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1", NULL };
+
+		ret = run_ns(&a, NULL, NULL, sysctl);
+		if (ret < 0)
+			goto out;
+	}
 
 	/* Sets of groups gone from the model (no rule uses them any more). */
 	{

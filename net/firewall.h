@@ -114,12 +114,12 @@ struct fw_runner {
 	void *arg;
 };
 
-/* Loads the model into its namespace: bridge-nf-call-iptables on, the sets
- * (each swapped in whole), then one iptables-restore --noflush and one
- * ebtables-restore --noflush transaction that redeclare (flush and refill)
- * hostd's chains only, delete its chains the model no longer has and hook
- * hd-fwd/hd-in (and the bridge chains) into FORWARD/INPUT once; finally
- * sets no longer used are destroyed. Never touches conntrack. Applying the
+/* Loads the model into its namespace: the sets (each swapped in whole),
+ * then one iptables-restore --noflush and one ebtables-restore --noflush
+ * transaction that redeclare (flush and refill) hostd's chains only, delete
+ * its chains the model no longer has and hook hd-fwd/hd-in (and the bridge
+ * chains) into FORWARD/INPUT once; bridge-nf-call-iptables on; finally sets
+ * no longer used are destroyed. Never touches conntrack. Applying the
  * same model twice leaves the same rules. Returns 0, -EINVAL (bad model) or
  * -EIO (a command failed; why says which). */
 int fw_apply(const struct fw_vpc *m, const struct fw_runner *r, char *why, size_t whylen);
