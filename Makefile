@@ -18,10 +18,10 @@ LIBS      = $(PKG_LIBS) -ljpeg -lpng -lpthread -lm
 # Every module except the programs' main files goes into one static library
 # that the programs, the unit tests and the fuzzers all link.
 MAINS    := hostd/main.c metadata/pipe_main.c
-SRCS     := $(filter-out $(MAINS),$(wildcard lib/*.c hostd/*.c vmm/*.c images/*.c metadata/*.c))
+SRCS     := $(filter-out $(MAINS),$(wildcard lib/*.c hostd/*.c vmm/*.c images/*.c metadata/*.c net/*.c))
 OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS := $(SRCS:%.c=$(BUILD)/san/%.o)
-HDRS     := $(wildcard lib/*.h hostd/*.h vmm/*.h images/*.h metadata/*.h)
+HDRS     := $(wildcard lib/*.h hostd/*.h vmm/*.h images/*.h metadata/*.h net/*.h)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -64,6 +64,12 @@ $(BUILD)/bin/hostd-san: $(BUILD)/san/hostd/main.o $(BUILD)/libhostd-san.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
 
+# The firewall applier for tests/integration/test_firewall_ns.py: a JSON
+# model in, fw_apply (or --render) out.
+$(BUILD)/bin/fw-apply: tests/tools/fw_apply.c $(BUILD)/libhostd.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libhostd.a $(LIBS)
+
 # The IMDS for one guest connection (QEMU guestfwd=...-cmd:), plainly and
 # under ASan/UBSan for the tests.
 $(BUILD)/bin/hostd-imds-pipe: $(BUILD)/obj/metadata/pipe_main.o $(BUILD)/libhostd.a
@@ -100,8 +106,9 @@ fuzz: $(FUZZ_BINS)
 
 # Debian's python3 (not a pyenv one first on PATH): its pytest and boto3
 # come from `make deps`.
-integration: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds-pipe $(BUILD)/bin/hostd-imds-pipe-san tiny-ami
+integration: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds-pipe $(BUILD)/bin/hostd-imds-pipe-san $(BUILD)/bin/fw-apply tiny-ami
 	cd tests/integration && HOSTD_BIN=$(CURDIR)/$(BUILD)/bin/hostd-san \
+	  FW_APPLY_BIN=$(CURDIR)/$(BUILD)/bin/fw-apply \
 	  IMDS_PIPE_BIN=$(CURDIR)/$(BUILD)/bin/hostd-imds-pipe-san \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider \
 	  -m "not guests_full" .
@@ -114,7 +121,7 @@ integration-guests: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds-pipe tiny-ami
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --inline-suppr -I. --std=c11 -D_GNU_SOURCE hostd lib metadata images vmm
+	  --inline-suppr -I. --std=c11 -D_GNU_SOURCE hostd lib metadata images vmm net tests/tools
 
 test: deps
 	$(MAKE) all

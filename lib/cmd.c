@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -14,9 +15,9 @@
 
 extern char **environ;
 
-static void child(const char *const *argv, int outfd, int errfd, pid_t parent, bool die_with_parent)
+static void child(const char *const *argv, int infd, int outfd, int errfd, pid_t parent, bool die_with_parent)
 {
-	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int nul = infd >= 0 ? infd : open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	/* The parent may have died before prctl: then nobody would kill us. */
 	if (die_with_parent && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
@@ -51,7 +52,7 @@ int cmd_run(const char *const *argv, struct buf *out, struct buf *err)
 
 int cmd_run_ex(const char *const *argv, const struct cmd_opts *o, struct buf *out, struct buf *err)
 {
-	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, status, ret;
+	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, in = -1, status, ret;
 	pid_t pid, self = getpid();
 	/* When the child was told to stop, and when it gets SIGKILL. */
 	int64_t term_at = 0;
@@ -60,13 +61,38 @@ int cmd_run_ex(const char *const *argv, const struct cmd_opts *o, struct buf *ou
 		ret = -errno;
 		goto out;
 	}
+	/* Input goes through a memfd: no pipe to feed while draining output. */
+	if (o && o->input) {
+		size_t done = 0;
+
+		in = memfd_create("cmd-input", MFD_CLOEXEC);
+		if (in < 0) {
+			ret = -errno;
+			goto out;
+		}
+		while (done < o->input_len) {
+			ssize_t n = write(in, o->input + done, o->input_len - done);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				ret = n < 0 ? -errno : -EIO;
+				goto out;
+			}
+			done += (size_t)n;
+		}
+		if (lseek(in, 0, SEEK_SET) < 0) {
+			ret = -errno;
+			goto out;
+		}
+	}
 	pid = fork();
 	if (pid < 0) {
 		ret = -errno;
 		goto out;
 	}
 	if (pid == 0)
-		child(argv, po[1], pe[1], self, o && o->die_with_parent);
+		child(argv, in, po[1], pe[1], self, o && o->die_with_parent);
 	close(po[1]);
 	close(pe[1]);
 	po[1] = pe[1] = -1;
@@ -123,6 +149,8 @@ int cmd_run_ex(const char *const *argv, const struct cmd_opts *o, struct buf *ou
 	else
 		ret = -EINTR;
 out:
+	if (in >= 0)
+		close(in);
 	for (int i = 0; i < 2; i++) {
 		if (po[i] >= 0)
 			close(po[i]);

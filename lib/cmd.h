@@ -23,6 +23,10 @@ struct cmd_opts {
 	/* The child gets SIGKILL if the calling thread dies (hostd killed), so
 	 * no orphan keeps writing files a restarted hostd cleans up. */
 	bool die_with_parent;
+	/* When set, the child's stdin is these bytes (ipset/iptables-restore
+	 * input) instead of /dev/null. */
+	const char *input;
+	size_t input_len;
 };
 int cmd_run_ex(const char *const *argv, const struct cmd_opts *o, struct buf *out, struct buf *err);
 

@@ -17,6 +17,10 @@ PKGS=(
   # the Debian AMI (images/debian): debootstrap, GRUB for BIOS, the smoke test
   debootstrap debian-archive-keyring grub-pc-bin
   wrk
+  # net/firewall: iptables-restore and ebtables-restore (the nf_tables
+  # ebtables comes with iptables; the `ebtables` package is the legacy one),
+  # ipset, sysctl in the VPC namespace; ping for the namespace tests
+  iptables ipset iproute2 procps iputils-ping
 )
 
 missing=()
