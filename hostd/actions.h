@@ -41,3 +41,20 @@ int act_register_image(struct api_req *r);
 int act_describe_images(struct api_req *r);
 int act_deregister_image(struct api_req *r);
 int act_describe_image_attribute(struct api_req *r);
+
+/* act_meta.c: the zone id of az (us-east-1a -> use1-az1). */
+#include <stddef.h>
+void zone_id(const char *region, const char *az, char *out, size_t len);
+
+/* act_vpcs.c: VPCs, subnets, network interfaces */
+int act_create_vpc(struct api_req *r);
+int act_delete_vpc(struct api_req *r);
+int act_describe_vpcs(struct api_req *r);
+int act_create_subnet(struct api_req *r);
+int act_delete_subnet(struct api_req *r);
+int act_describe_subnets(struct api_req *r);
+int act_modify_subnet_attribute(struct api_req *r);
+int act_describe_network_interfaces(struct api_req *r);
+/* Writes an instance's VPC fields and networkInterfaceSet; 1 when it has
+ * an ENI, 0 when not (nothing written), -EIO. */
+int vpcs_write_instance_net(struct api_req *r, const char *instance_id);

@@ -17,6 +17,8 @@ PKGS=(
   # the Debian AMI (images/debian): debootstrap, GRUB for BIOS, the smoke test
   debootstrap debian-archive-keyring grub-pc-bin
   wrk
+  # VPC networking: dnsmasq (binary only, no system service) per subnet and VPC
+  dnsmasq-base iproute2 procps
 )
 
 missing=()
