@@ -15,7 +15,9 @@
 #include "lib/cmd.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "net/imdsl.h"
 #include "net/vpcnet.h"
+#include "hostd/instances.h"
 
 static const char *coltext(sqlite3_stmt *st, int i)
 {
@@ -388,6 +390,22 @@ static int vpc_paths(const struct hostd *h, const char *vpc_id, const char *leaf
 	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
 }
 
+/* The host files dnsmasq rereads after dropping to its own user live in
+ * /run/hostd-net/<namespace>/ (world-traversable; namespace names are
+ * host-unique), not in the state directory, whose parents may be private. */
+#define RUN_DIR "/run/hostd-net"
+
+static int run_path(const char *vpc_id, const char *leaf, char *out, size_t len)
+{
+	char ns[64];
+	int n;
+
+	if (net_ns_name(vpc_id, ns, sizeof(ns)) < 0)
+		return -EINVAL;
+	n = leaf ? snprintf(out, len, "%s/%s/%s", RUN_DIR, ns, leaf) : snprintf(out, len, "%s/%s", RUN_DIR, ns);
+	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+}
+
 /* temp -> rename, readable by dnsmasq (which drops to its own user). */
 static int write_public(const char *path, const struct buf *b)
 {
@@ -418,6 +436,12 @@ static int mkdirs(const struct hostd *h, const char *vpc_id)
 	if (mkdir(p, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	if (vpc_dir(h, vpc_id, p, sizeof(p)) < 0)
+		return -ENAMETOOLONG;
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (mkdir(RUN_DIR, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (run_path(vpc_id, NULL, p, sizeof(p)) < 0)
 		return -ENAMETOOLONG;
 	if (mkdir(p, 0755) < 0 && errno != EEXIST)
 		return -errno;
@@ -457,9 +481,8 @@ static int write_hosts(struct hostd *h, const char *vpc_id)
 		buf_adds(&hosts, "");
 	if (!dhcp.data)
 		buf_adds(&dhcp, "");
-	if (ret == 0 && (ret = mkdirs(h, vpc_id)) == 0 && (ret = vpc_paths(h, vpc_id, "hosts", path, sizeof(path))) == 0 &&
-	    (ret = write_public(path, &hosts)) == 0 &&
-	    (ret = vpc_paths(h, vpc_id, "dhcp-hosts", path, sizeof(path))) == 0)
+	if (ret == 0 && (ret = mkdirs(h, vpc_id)) == 0 && (ret = run_path(vpc_id, "hosts", path, sizeof(path))) == 0 &&
+	    (ret = write_public(path, &hosts)) == 0 && (ret = run_path(vpc_id, "dhcp-hosts", path, sizeof(path))) == 0)
 		ret = write_public(path, &dhcp);
 	buf_free(&hosts);
 	buf_free(&dhcp);
@@ -529,7 +552,7 @@ static int dhcp_start(struct hostd *h, const struct vpc_row *v, const struct sn_
 	if (vpc_paths(h, v->id, leaf, pid, sizeof(pid)) < 0)
 		return -ENAMETOOLONG;
 	snprintf(leaf, sizeof(leaf), "%s.log", s->id);
-	if (vpc_paths(h, v->id, leaf, log, sizeof(log)) < 0 || vpc_paths(h, v->id, "dhcp-hosts", hosts, sizeof(hosts)) < 0)
+	if (vpc_paths(h, v->id, leaf, log, sizeof(log)) < 0 || run_path(v->id, "dhcp-hosts", hosts, sizeof(hosts)) < 0)
 		return -ENAMETOOLONG;
 	return net_dhcp_start(&d);
 }
@@ -541,7 +564,7 @@ static int dns_start(struct hostd *h, const struct vpc_row *v)
 			     .dns_ip = v->c.base + 2 };
 
 	if (ip_domain(h->cfg->region, domain, sizeof(domain)) < 0 || vpc_paths(h, v->id, "dns.pid", pid, sizeof(pid)) < 0 ||
-	    vpc_paths(h, v->id, "dns.log", log, sizeof(log)) < 0 || vpc_paths(h, v->id, "hosts", hosts, sizeof(hosts)) < 0)
+	    vpc_paths(h, v->id, "dns.log", log, sizeof(log)) < 0 || run_path(v->id, "hosts", hosts, sizeof(hosts)) < 0)
 		return -ENAMETOOLONG;
 	return net_dns_start(&d);
 }
@@ -558,6 +581,7 @@ int vpc_realize(struct hostd *h, const char *vpc_id)
 	for (size_t i = 0; i < v.nsn; i++)
 		if ((r = net_subnet_ensure(v.ns, v.sn[i].bridge, &v.sn[i].c)) < 0 || (r = dhcp_start(h, &v, &v.sn[i])) < 0)
 			goto out;
+	r = imdsl_ensure(h->imdsl, v.id, v.ns);
 out:
 	if (r < 0)
 		log_err("net", "%s: cannot set up the VPC's network: %s", vpc_id, strerror(-r));
@@ -607,9 +631,15 @@ int vpc_teardown(struct hostd *h, const char *vpc_id)
 
 	if (net_ns_name(vpc_id, ns, sizeof(ns)) < 0)
 		return -EINVAL;
+	imdsl_remove(h->imdsl, vpc_id);
 	if (vpc_paths(h, vpc_id, "dns.pid", pid, sizeof(pid)) == 0)
 		net_dnsmasq_stop(pid);
 	if (vpc_dir(h, vpc_id, dir, sizeof(dir)) == 0) {
+		const char *argv[] = { "rm", "-rf", dir, NULL };
+
+		cmd_run(argv, NULL, NULL);
+	}
+	if (run_path(vpc_id, NULL, dir, sizeof(dir)) == 0) {
 		const char *argv[] = { "rm", "-rf", dir, NULL };
 
 		cmd_run(argv, NULL, NULL);
@@ -761,4 +791,86 @@ void eni_dns_name(const struct hostd *h, const char *ip, char *out, size_t len)
 	}
 	ip_hostname(a, name);
 	snprintf(out, len, "%s.%s", name, domain);
+}
+
+int vpcs_imds_lookup(void *arg, const char *vpc_id, const char *peer_ip, char *dir, size_t len)
+{
+	struct hostd *h = arg;
+	sqlite3_stmt *st;
+	char id[ID_MAX] = "";
+	int n;
+
+	pthread_mutex_lock(&h->lock);
+	st = store_stmt(h->store, "SELECT e.instance_id FROM enis e JOIN eni_ips i ON i.eni_id = e.id WHERE "
+				  "e.vpc_id = ?1 AND i.ip = ?2 AND e.instance_id IS NOT NULL");
+	if (st) {
+		sqlite3_bind_text(st, 1, vpc_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, peer_ip, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			snprintf(id, sizeof(id), "%s", coltext(st, 0));
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (!id[0])
+		return -ENOENT;
+	n = snprintf(dir, len, "%s/instances/%s/imds", h->state_dir, id);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int eni_wires(struct hostd *h, const char *instance_id, struct eni_wire *out, size_t max, size_t *n, bool realize)
+{
+	sqlite3_stmt *st = store_stmt(h->store, "SELECT e.id, e.vpc_id, e.mac, v.ns, s.bridge FROM enis e JOIN subnets s "
+						"ON s.id = e.subnet_id JOIN vpcs v ON v.id = e.vpc_id WHERE "
+						"e.instance_id = ?1 ORDER BY e.device_index");
+	int rc;
+
+	*n = 0;
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, instance_id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		struct eni_wire *w = &out[*n];
+
+		memset(w, 0, sizeof(*w));
+		snprintf(w->id, sizeof(w->id), "%s", coltext(st, 0));
+		snprintf(w->vpc, sizeof(w->vpc), "%s", coltext(st, 1));
+		snprintf(w->mac, sizeof(w->mac), "%s", coltext(st, 2));
+		snprintf(w->ns, sizeof(w->ns), "%s", coltext(st, 3));
+		snprintf(w->bridge, sizeof(w->bridge), "%s", coltext(st, 4));
+		if (net_tap_name(w->id, w->tap, sizeof(w->tap)) < 0)
+			return -EINVAL;
+		(*n)++;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return -EIO;
+	for (size_t i = 0; realize && i < *n; i++) {
+		int r;
+
+		if (i > 0 && !strcmp(out[i].vpc, out[i - 1].vpc))
+			continue;
+		if ((r = vpc_realize(h, out[i].vpc)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int enis_release(struct hostd *h, const char *instance_id)
+{
+	static const char *const sql[] = {
+		"DELETE FROM tags WHERE resource_id IN (SELECT id FROM enis WHERE instance_id = ?1 AND "
+		"delete_on_termination = 1)",
+		"DELETE FROM enis WHERE instance_id = ?1 AND delete_on_termination = 1",
+		"UPDATE enis SET instance_id = NULL, status = 'available', device_index = NULL, attach_id = NULL, "
+		"attach_state = NULL, tap = NULL WHERE instance_id = ?1",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(sql); i++) {
+		sqlite3_stmt *st = store_stmt(h->store, sql[i]);
+
+		if (!st)
+			return -EIO;
+		sqlite3_bind_text(st, 1, instance_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return -EIO;
+	}
+	return 0;
 }

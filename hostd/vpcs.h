@@ -93,5 +93,21 @@ int vpc_teardown(struct hostd *h, const char *vpc_id);
  * for every VPC (at start). */
 void vpcs_reconcile(struct hostd *h, bool all);
 
+/* imdsl_lookup_fn (net/imdsl.h) for hostd: the instance whose ENI in the
+ * VPC has peer_ip; arg is the struct hostd. Takes h->lock itself. */
+int vpcs_imds_lookup(void *arg, const char *vpc_id, const char *peer_ip, char *dir, size_t len);
+
+/* An instance's ENIs as the reconciler wires them. */
+struct eni_wire {
+	char id[ID_MAX], vpc[ID_MAX], mac[18], tap[16], ns[64], bridge[16];
+};
+/* Up to max of them, device index order; also realises their VPCs when
+ * realize. */
+int eni_wires(struct hostd *h, const char *instance_id, struct eni_wire *out, size_t max, size_t *n, bool realize);
+/* Terminated instance: its delete-on-termination ENIs go, the others
+ * become available; the VPCs' host files follow. Inside the caller's
+ * transaction for the rows; refresh afterwards with vpc_refresh_hosts. */
+int enis_release(struct hostd *h, const char *instance_id);
+
 /* Paths of the VPC's state directory <state>/net/<vpc-id>. */
 int vpc_dir(const struct hostd *h, const char *vpc_id, char *out, size_t len);
