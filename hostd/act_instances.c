@@ -20,6 +20,8 @@
 #include "hostd/instances.h"
 #include "hostd/store.h"
 #include "hostd/tags.h"
+#include "hostd/vpcs.h"
+#include "hostd/resources.h"
 #include "images/registry.h"
 #include "lib/ids.h"
 #include "lib/log.h"
@@ -200,7 +202,6 @@ static int write_instance(struct api_req *r, const struct inst *in)
 	xml_text(x, "instanceId", in->id);
 	xml_text(x, "imageId", in->image);
 	write_state(x, "instanceState", in->state);
-	xml_text(x, "privateDnsName", "");
 	xml_text(x, "dnsName", "");
 	xml_text(x, "reason", in->transition ? in->transition : "");
 	if (in->key_name)
@@ -218,8 +219,6 @@ static int write_instance(struct api_req *r, const struct inst *in)
 	xml_open(x, "monitoring");
 	xml_text(x, "state", "disabled");
 	xml_close(x);
-	if (in->subnet)
-		xml_text(x, "subnetId", in->subnet);
 	if (in->reason_code) {
 		xml_open(x, "stateReason");
 		xml_text(x, "code", in->reason_code);
@@ -234,10 +233,21 @@ static int write_instance(struct api_req *r, const struct inst *in)
 	xml_text(x, "clientToken", in->client_token ? in->client_token : "");
 	if (tags_write(s, x, r->account_id, in->id) < 0)
 		return -EIO;
-	write_groups(x, in->groups);
+	{
+		int has = vpcs_write_instance_net(r, in->id);
+
+		if (has < 0)
+			return -EIO;
+		if (!has) {
+			xml_text(x, "privateDnsName", "");
+			if (in->subnet)
+				xml_text(x, "subnetId", in->subnet);
+			write_groups(x, in->groups);
+			xml_open(x, "networkInterfaceSet");
+			xml_close(x);
+		}
+	}
 	xml_text(x, "hypervisor", "xen");
-	xml_open(x, "networkInterfaceSet");
-	xml_close(x);
 	xml_bool(x, "ebsOptimized", false);
 	xml_bool(x, "enaSupport", true);
 	xml_open(x, "cpuOptions");
@@ -496,6 +506,11 @@ struct run_req {
 	const char *root_type;
 	bool root_dot;
 	struct tag_list itags, vtags;
+	/* the primary ENI: its subnet, groups and (optionally) address */
+	struct subnet_info sn;
+	const char *private_ip;
+	char gids[5][ID_MAX];
+	size_t ngids;
 };
 
 /* SHA-256 over the request's parameters, so a reused ClientToken with
@@ -642,6 +657,79 @@ static int key_exists(struct api_req *r, const char *name)
 	return sqlite3_step(st) == SQLITE_ROW;
 }
 
+/* The primary ENI's subnet (SubnetId or the account's default subnet),
+ * security groups (ids or names in that VPC, else its default group) and
+ * PrivateIpAddress. */
+static int parse_network(struct api_req *r, struct run_req *q, const char **groups, size_t ng, const char **names,
+			 size_t nn)
+{
+	struct store *s = r->h->store;
+	int e;
+
+	if (ng + nn > 5)
+		return api_err(r, 400, "SecurityGroupsPerInterfaceLimitExceeded",
+			       "The maximum number of security groups per interface has been reached.");
+	e = q->subnet ? subnet_lookup(r->h, r->account_id, q->subnet, &q->sn)
+		      : subnet_default(r->h, r->account_id, &q->sn);
+	if (e == -ENOENT && q->subnet)
+		return api_err(r, 400, "InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", q->subnet);
+	if (e == -ENOENT)
+		return api_err(r, 400, "MissingInput", "No subnets found for the default VPC. Please specify a subnet.");
+	if (e < 0)
+		return api_err_internal(r);
+	for (size_t i = 0; i < ng; i++) {
+		e = vpc_group_in(s, r->account_id, q->sn.vpc_id, groups[i]);
+		if (e < 0)
+			return api_err_internal(r);
+		if (!e) {
+			e = resource_exists(s, resource_kind(groups[i]), r->account_id, groups[i]);
+			if (e > 0)
+				return api_err(r, 400, "InvalidParameter",
+					       "Security group %s and subnet %s belong to different networks.", groups[i],
+					       q->sn.id);
+			return api_err(r, 400, "InvalidGroup.NotFound", "The security group '%s' does not exist",
+				       groups[i]);
+		}
+		snprintf(q->gids[q->ngids++], ID_MAX, "%s", groups[i]);
+	}
+	for (size_t i = 0; i < nn; i++) {
+		e = vpc_group_by_name(s, q->sn.vpc_id, names[i], q->gids[q->ngids]);
+		if (e == -ENOENT)
+			return api_err(r, 400, "InvalidGroup.NotFound",
+				       "The security group '%.255s' does not exist in VPC '%s'", names[i], q->sn.vpc_id);
+		if (e < 0)
+			return api_err_internal(r);
+		q->ngids++;
+	}
+	if (!q->ngids) {
+		e = vpc_group_by_name(s, q->sn.vpc_id, "default", q->gids[0]);
+		if (e < 0)
+			return api_err_internal(r);
+		q->ngids = 1;
+	}
+	for (size_t i = 0; i < q->ngids; i++) {
+		size_t len = strlen(q->groups);
+
+		snprintf(q->groups + len, sizeof(q->groups) - len, "%s%s", len ? " " : "", q->gids[i]);
+	}
+	q->subnet = q->sn.id;
+	q->private_ip = api_str(r, "PrivateIpAddress");
+	if (q->private_ip) {
+		uint32_t ip;
+
+		if (ip_parse(q->private_ip, &ip) < 0)
+			return api_err(r, 400, "InvalidParameterValue",
+				       "Value (%.64s) for parameter privateIpAddress is invalid.", q->private_ip);
+		if (!cidr_contains_ip(&q->sn.cidr, ip))
+			return api_err(r, 400, "InvalidParameterValue",
+				       "Address %s does not fall within the subnet's address range", q->private_ip);
+		if (cidr_reserved(&q->sn.cidr, ip))
+			return api_err(r, 400, "InvalidParameterValue",
+				       "Address %s is reserved by AWS and cannot be used.", q->private_ip);
+	}
+	return 0;
+}
+
 static int parse_run(struct api_req *r, struct run_req *q)
 {
 	static const char *const behaviors[] = { "stop", "terminate", NULL };
@@ -727,14 +815,17 @@ static int parse_run(struct api_req *r, struct run_req *q)
 		return ret;
 	if ((ret = api_list(r, "SecurityGroup", &names, &nn)) < 0)
 		goto out;
-	for (size_t i = 0; i < ng; i++) {
-		size_t len = strlen(q->groups);
-
+	for (size_t i = 0; i < ng; i++)
 		if (!id_valid("sg", groups[i])) {
 			ret = api_err(r, 400, "InvalidGroupId.Malformed", "Invalid id: \"%.64s\"", groups[i]);
 			goto out;
 		}
-		snprintf(q->groups + len, sizeof(q->groups) - len, "%s%s", len ? " " : "", groups[i]);
+	if ((ret = parse_network(r, q, groups, ng, names, nn)) < 0)
+		goto out;
+	if (q->private_ip && q->max > 1) {
+		ret = api_err(r, 400, "InvalidParameterCombination",
+			      "Cannot specify a private IP address when launching more than one instance.");
+		goto out;
 	}
 	if ((ret = parse_metadata_options(r, q)) < 0 || (ret = parse_bdm(r, q)) < 0)
 		goto out;
@@ -918,6 +1009,20 @@ static int insert_instance(struct api_req *r, const struct run_req *q, const cha
 	if (tags_set(s, r->account_id, id, "instance", &q->itags) < 0 ||
 	    tags_set(s, r->account_id, vol, "volume", &q->vtags) < 0)
 		return -EIO;
+	{
+		const char *gp[5];
+		struct eni_new en = { .sn = &q->sn, .ip = q->private_ip, .groups = gp, .ngroups = q->ngids,
+				      .instance_id = id, .device_index = 0, .delete_on_termination = true,
+				      .description = "" };
+		char eni[ID_MAX], ip[16];
+		int e;
+
+		for (size_t i = 0; i < q->ngids; i++)
+			gp[i] = q->gids[i];
+		e = eni_insert(r->h, r->account_id, &en, eni, ip);
+		if (e < 0)
+			return e;
+	}
 	memcpy(id_out, id, ID_MAX);
 	return 0;
 }
@@ -968,11 +1073,27 @@ int act_run_instances(struct api_req *r)
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto internal;
 	}
-	for (int64_t i = 0; i < n; i++)
-		if (insert_instance(r, &q, res_id, (int)i, now, id) < 0)
+	for (int64_t i = 0; i < n; i++) {
+		int e = insert_instance(r, &q, res_id, (int)i, now, id);
+
+		if (e == -EADDRINUSE) {
+			store_rollback(s);
+			ret = api_err(r, 400, "InvalidIPAddress.InUse", "Address %s is in use.", q.private_ip);
+			goto out;
+		}
+		if (e == -ENOSPC) {
+			store_rollback(s);
+			ret = api_err(r, 400, "InsufficientFreeAddressesInSubnet",
+				      "There are not enough free addresses in subnet '%s' to satisfy the requested "
+				      "number of instances.", q.sn.id);
+			goto out;
+		}
+		if (e < 0)
 			goto internal;
+	}
 	if (store_commit(s) < 0)
 		goto internal;
+	vpc_refresh_hosts(r->h, q.sn.vpc_id);
 	log_info("instance", "RunInstances: %lld x %s from %s in %s", (long long)n, q.type_name, q.image_id, res_id);
 	instmgr_kick(r->h);
 	ret = write_reservation(r, res_id);

@@ -21,7 +21,7 @@ static bool in_list(const char *const *l, size_t n, const char *s)
 }
 
 /* EC2 zone ids abbreviate the region: us-east-1 -> use1, ap-southeast-2 -> apse2. */
-static void zone_id(const char *region, const char *az, char *out, size_t len)
+void zone_id(const char *region, const char *az, char *out, size_t len)
 {
 	static const struct { const char *word, *abbr; } dirs[] = {
 		{ "northeast", "ne" }, { "northwest", "nw" }, { "southeast", "se" }, { "southwest", "sw" },

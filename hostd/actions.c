@@ -82,7 +82,7 @@ static const struct api_param p_run_instances[] = {
 	{ "BlockDeviceMapping.N.Ebs.VolumeType", P_STR }, { "BlockDeviceMapping.N.Ebs.SnapshotId", P_STR },
 	{ "MetadataOptions.HttpTokens", P_STR }, { "MetadataOptions.HttpPutResponseHopLimit", P_INT },
 	{ "MetadataOptions.HttpEndpoint", P_STR }, { "MetadataOptions.HttpProtocolIpv6", P_STR },
-	{ "MetadataOptions.InstanceMetadataTags", P_STR }, TAGSPEC, DRYRUN, END,
+	{ "MetadataOptions.InstanceMetadataTags", P_STR }, { "PrivateIpAddress", P_STR }, TAGSPEC, DRYRUN, END,
 };
 static const struct api_param p_describe_instances[] = {
 	{ "InstanceId.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
@@ -181,6 +181,31 @@ static const struct api_param p_replace_network_acl_association[] = {
 static const struct api_param p_describe_network_acls[] = {
 	{ "NetworkAclId.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
 };
+static const struct api_param p_create_vpc[] = {
+	{ "CidrBlock", P_STR }, { "AmazonProvidedIpv6CidrBlock", P_BOOL }, { "Ipv6Pool", P_STR },
+	{ "Ipv6CidrBlock", P_STR }, { "Ipv4IpamPoolId", P_STR }, { "Ipv4NetmaskLength", P_INT },
+	{ "Ipv6IpamPoolId", P_STR }, { "Ipv6NetmaskLength", P_INT }, { "InstanceTenancy", P_STR },
+	{ "Ipv6CidrBlockNetworkBorderGroup", P_STR }, TAGSPEC, DRYRUN, END,
+};
+static const struct api_param p_delete_vpc[] = { { "VpcId", P_STR }, DRYRUN, END };
+static const struct api_param p_describe_vpcs[] = { { "VpcId.N", P_STR }, FILTERS, PAGING, DRYRUN, END };
+static const struct api_param p_create_subnet[] = {
+	{ "VpcId", P_STR }, { "CidrBlock", P_STR }, { "AvailabilityZone", P_STR }, { "AvailabilityZoneId", P_STR },
+	{ "Ipv6CidrBlock", P_STR }, { "OutpostArn", P_STR }, { "Ipv6Native", P_BOOL }, TAGSPEC, DRYRUN, END,
+};
+static const struct api_param p_delete_subnet[] = { { "SubnetId", P_STR }, DRYRUN, END };
+static const struct api_param p_describe_subnets[] = { { "SubnetId.N", P_STR }, FILTERS, PAGING, DRYRUN, END };
+static const struct api_param p_modify_subnet_attribute[] = {
+	{ "SubnetId", P_STR }, { "MapPublicIpOnLaunch.Value", P_BOOL }, { "AssignIpv6AddressOnCreation.Value", P_BOOL },
+	{ "MapCustomerOwnedIpOnLaunch.Value", P_BOOL }, { "CustomerOwnedIpv4Pool", P_STR },
+	{ "EnableDns64.Value", P_BOOL }, { "PrivateDnsHostnameTypeOnLaunch", P_STR },
+	{ "EnableResourceNameDnsARecordOnLaunch.Value", P_BOOL },
+	{ "EnableResourceNameDnsAAAARecordOnLaunch.Value", P_BOOL }, { "EnableLniAtDeviceIndex", P_INT },
+	{ "DisableLniAtDeviceIndex.Value", P_BOOL }, DRYRUN, END,
+};
+static const struct api_param p_describe_network_interfaces[] = {
+	{ "NetworkInterfaceId.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
+};
 
 const struct api_action api_actions[] = {
 	{ "AuthorizeSecurityGroupEgress", act_authorize_security_group_egress, true, p_authorize_sg_egress },
@@ -190,12 +215,16 @@ const struct api_action api_actions[] = {
 	{ "CreateNetworkAcl", act_create_network_acl, true, p_create_network_acl },
 	{ "CreateNetworkAclEntry", act_create_network_acl_entry, true, p_network_acl_entry },
 	{ "CreateSecurityGroup", act_create_security_group, true, p_create_security_group },
+	{ "CreateSubnet", act_create_subnet, true, p_create_subnet },
 	{ "CreateTags", act_create_tags, true, p_create_tags },
+	{ "CreateVpc", act_create_vpc, true, p_create_vpc },
 	{ "DeleteKeyPair", act_delete_key_pair, true, p_delete_key_pair },
 	{ "DeleteNetworkAcl", act_delete_network_acl, true, p_network_acl_id },
 	{ "DeleteNetworkAclEntry", act_delete_network_acl_entry, true, p_delete_network_acl_entry },
 	{ "DeleteSecurityGroup", act_delete_security_group, true, p_delete_security_group },
+	{ "DeleteSubnet", act_delete_subnet, true, p_delete_subnet },
 	{ "DeleteTags", act_delete_tags, true, p_create_tags },
+	{ "DeleteVpc", act_delete_vpc, true, p_delete_vpc },
 	{ "DeregisterImage", act_deregister_image, true, p_deregister_image },
 	{ "DescribeAccountAttributes", act_describe_account_attributes, false, p_describe_account_attributes },
 	{ "DescribeAvailabilityZones", act_describe_availability_zones, false, p_describe_availability_zones },
@@ -207,16 +236,20 @@ const struct api_action api_actions[] = {
 	{ "DescribeInstances", act_describe_instances, false, p_describe_instances },
 	{ "DescribeKeyPairs", act_describe_key_pairs, false, p_describe_key_pairs },
 	{ "DescribeNetworkAcls", act_describe_network_acls, false, p_describe_network_acls },
+	{ "DescribeNetworkInterfaces", act_describe_network_interfaces, false, p_describe_network_interfaces },
 	{ "DescribeRegions", act_describe_regions, false, p_describe_regions },
 	{ "DescribeSecurityGroupRules", act_describe_security_group_rules, false, p_describe_security_group_rules },
 	{ "DescribeSecurityGroups", act_describe_security_groups, false, p_describe_security_groups },
+	{ "DescribeSubnets", act_describe_subnets, false, p_describe_subnets },
 	{ "DescribeTags", act_describe_tags, false, p_describe_tags },
+	{ "DescribeVpcs", act_describe_vpcs, false, p_describe_vpcs },
 	{ "GetConsoleOutput", act_get_console_output, false, p_get_console_output },
 	{ "GetConsoleScreenshot", act_get_console_screenshot, false, p_get_console_screenshot },
 	{ "ImportImage", act_import_image, true, p_import_image },
 	{ "ImportKeyPair", act_import_key_pair, true, p_import_key_pair },
 	{ "ModifyInstanceAttribute", act_modify_instance_attribute, true, p_modify_instance_attribute },
 	{ "ModifySecurityGroupRules", act_modify_security_group_rules, true, p_modify_security_group_rules },
+	{ "ModifySubnetAttribute", act_modify_subnet_attribute, true, p_modify_subnet_attribute },
 	{ "RebootInstances", act_reboot_instances, true, p_instance_ids },
 	{ "RegisterImage", act_register_image, true, p_register_image },
 	{ "ReplaceNetworkAclAssociation", act_replace_network_acl_association, true, p_replace_network_acl_association },

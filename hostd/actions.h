@@ -61,3 +61,19 @@ int act_replace_network_acl_entry(struct api_req *r);
 int act_delete_network_acl_entry(struct api_req *r);
 int act_replace_network_acl_association(struct api_req *r);
 int act_describe_network_acls(struct api_req *r);
+/* act_meta.c: the zone id of az (us-east-1a -> use1-az1). */
+#include <stddef.h>
+void zone_id(const char *region, const char *az, char *out, size_t len);
+
+/* act_vpcs.c: VPCs, subnets, network interfaces */
+int act_create_vpc(struct api_req *r);
+int act_delete_vpc(struct api_req *r);
+int act_describe_vpcs(struct api_req *r);
+int act_create_subnet(struct api_req *r);
+int act_delete_subnet(struct api_req *r);
+int act_describe_subnets(struct api_req *r);
+int act_modify_subnet_attribute(struct api_req *r);
+int act_describe_network_interfaces(struct api_req *r);
+/* Writes an instance's VPC fields and networkInterfaceSet; 1 when it has
+ * an ENI, 0 when not (nothing written), -EIO. */
+int vpcs_write_instance_net(struct api_req *r, const char *instance_id);

@@ -18,10 +18,13 @@
 #include "hostd/hostd.h"
 #include "hostd/instances.h"
 #include "hostd/store.h"
+#include "hostd/vpcs.h"
 #include "lib/cmd.h"
 #include "lib/ids.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "net/imdsl.h"
+#include "net/vpcnet.h"
 #include "vmm/vmm.h"
 
 /* Re-press the power button this often while stopping: a guest that was
@@ -37,7 +40,40 @@ struct instmgr {
 	enum vmm_accel accel;
 	int64_t last_press_ms;
 	char imds_pipe[4096];      /* the per-connection metadata responder, "" if missing */
+	bool first_pass;           /* the next pass realises every VPC, not just checks */
 };
+
+#define MAX_ENIS 8
+
+/* Taps into their VPC namespaces and subnet bridges (idempotent). */
+static int plug_enis(struct hostd *h, const char *id, char *err, size_t errlen)
+{
+	struct eni_wire w[MAX_ENIS];
+	size_t n = 0;
+	int r;
+
+	pthread_mutex_lock(&h->lock);
+	r = eni_wires(h, id, w, MAX_ENIS, &n, false);
+	pthread_mutex_unlock(&h->lock);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if ((r = net_tap_plug(w[i].tap, w[i].ns, w[i].bridge)) < 0)
+			snprintf(err, errlen, "cannot plug %s into %s/%s", w[i].tap, w[i].ns, w[i].bridge);
+	return r;
+}
+
+/* The instance's taps go (its VM is gone). */
+static void unplug_enis(struct hostd *h, const char *id)
+{
+	struct eni_wire w[MAX_ENIS];
+	size_t n = 0;
+
+	pthread_mutex_lock(&h->lock);
+	if (eni_wires(h, id, w, MAX_ENIS, &n, false) < 0)
+		n = 0;
+	pthread_mutex_unlock(&h->lock);
+	for (size_t i = 0; i < n; i++)
+		net_tap_delete(w[i].tap, w[i].ns);
+}
 
 struct work {
 	char id[ID_MAX];
@@ -351,6 +387,9 @@ static void launch(struct hostd *h, struct work *w)
 	bool first = !strcmp(w->vol_state, "creating");
 	char imds_dir[4300], mac[20];
 	const char *imds_argv[] = { NULL, "--dir", NULL, NULL };
+	struct eni_wire enis[MAX_ENIS];
+	struct vmm_nic nics[MAX_ENIS];
+	size_t nenis = 0;
 	int r;
 
 	if (!w->vol_id[0]) {
@@ -369,7 +408,28 @@ static void launch(struct hostd *h, struct work *w)
 		goto fail;
 	}
 	snprintf(imds_dir, sizeof(imds_dir), "%s/imds", dir);
-	if (m->imds_pipe[0]) {
+	/* VPC ENIs: the VPC's namespace, bridge and dnsmasq are made sure of,
+	 * then a tap per ENI for QEMU to open (owned by the QEMU user when
+	 * libvirtd runs QEMU unprivileged). */
+	pthread_mutex_lock(&h->lock);
+	r = eni_wires(h, w->id, enis, MAX_ENIS, &nenis, true);
+	pthread_mutex_unlock(&h->lock);
+	if (r < 0) {
+		snprintf(err, sizeof(err), "cannot set up the instance's VPC network");
+		goto fail;
+	}
+	for (size_t i = 0; i < nenis; i++) {
+		net_tap_delete(enis[i].tap, enis[i].ns);
+		if (net_tap_create(enis[i].tap, vmm_embedded(h->vmm) ? NULL : "libvirt-qemu") < 0) {
+			snprintf(err, sizeof(err), "cannot create tap %s", enis[i].tap);
+			goto fail;
+		}
+		nics[i].tap = enis[i].tap;
+		nics[i].mac = enis[i].mac;
+	}
+	spec.nics = nics;
+	spec.nnics = nenis;
+	if (m->imds_pipe[0] && !nenis) {
 		imds_argv[0] = m->imds_pipe;
 		imds_argv[2] = imds_dir;
 		spec.imds_argv = imds_argv;
@@ -396,7 +456,10 @@ static void launch(struct hostd *h, struct work *w)
 	r = vmm_start_paused(h->vmm, &spec, err, sizeof(err));
 	if (r < 0 && r != -EEXIST)
 		goto fail;
-	/* Wiring (taps, firewall, metadata) goes here while the vCPUs wait. */
+	/* Wiring while the vCPUs wait: the taps move into the VPC namespace
+	 * onto their subnet bridges (firewall rules join here later). */
+	if (plug_enis(h, w->id, err, sizeof(err)) < 0)
+		goto fail;
 	if (vmm_resume(h->vmm, w->id) < 0) {
 		snprintf(err, sizeof(err), "resume failed");
 		goto fail;
@@ -406,6 +469,7 @@ static void launch(struct hostd *h, struct work *w)
 fail:
 	log_err("instance", "%s: launch failed: %s", w->id, err);
 	vmm_destroy(h->vmm, w->id);
+	unplug_enis(h, w->id);
 	/* A first launch that fails ends the instance, as EC2 does; a start
 	 * from stopped goes back to stopped. */
 	if (first)
@@ -484,10 +548,13 @@ static void reconcile_one(struct hostd *h, struct work *w)
 	if (!strcmp(w->state, "pending")) {
 		switch (vs) {
 		case VMM_GONE: launch(h, w); break;
-		case VMM_PAUSED:
-			if (vmm_resume(h->vmm, w->id) == 0)
+		case VMM_PAUSED: {
+			char err[256];
+
+			if (plug_enis(h, w->id, err, sizeof(err)) == 0 && vmm_resume(h->vmm, w->id) == 0)
 				transition(h, w, "running", NULL, NULL);
 			break;
+		}
 		case VMM_RUNNING: transition(h, w, "running", NULL, NULL); break;
 		default: vmm_destroy(h->vmm, w->id); instmgr_kick(h); break;
 		}
@@ -504,14 +571,17 @@ static void reconcile_one(struct hostd *h, struct work *w)
 		}
 	} else if (!strcmp(w->state, "stopping")) {
 		if (vs == VMM_GONE) {
+			unplug_enis(h, w->id);
 			transition(h, w, "stopped", NULL, NULL);
 		} else if (w->force || vs == VMM_OFF || vs == VMM_CRASHED || vs == VMM_PAUSED ||
 			   (w->deadline && now >= w->deadline)) {
 			if (w->deadline && now >= w->deadline)
 				log_info("instance", "%s: no ACPI shutdown within %d s, forcing", w->id,
 					 h->cfg->stop_timeout_s);
-			if (vmm_destroy(h->vmm, w->id) == 0)
+			if (vmm_destroy(h->vmm, w->id) == 0) {
+				unplug_enis(h, w->id);
 				transition(h, w, "stopped", NULL, NULL);
+			}
 		} else if (!w->deadline) {
 			vmm_shutdown(h->vmm, w->id);
 			m->last_press_ms = now;
@@ -521,15 +591,26 @@ static void reconcile_one(struct hostd *h, struct work *w)
 			m->last_press_ms = now;
 		}
 	} else if (!strcmp(w->state, "shutting-down")) {
+		struct eni_wire enis[MAX_ENIS];
+		size_t nenis = 0;
+
 		if (vmm_destroy(h->vmm, w->id) < 0)
 			return;
+		unplug_enis(h, w->id);
 		pthread_mutex_lock(&h->lock);
+		if (eni_wires(h, w->id, enis, MAX_ENIS, &nenis, false) < 0)
+			nenis = 0;
 		if (store_begin(h->store) == 0) {
-			if (cas_state(h, w->id, "shutting-down", "terminated", NULL, NULL) == 0)
+			if (cas_state(h, w->id, "shutting-down", "terminated", NULL, NULL) == 0) {
 				release_volumes(h, w->id);
+				enis_release(h, w->id);
+			}
 			/* keep the reason the API or the guest gave */
 			store_commit(h->store);
 		}
+		for (size_t i = 0; i < nenis; i++)
+			if (i == 0 || strcmp(enis[i].vpc, enis[i - 1].vpc))
+				vpc_refresh_hosts(h, enis[i].vpc);
 		pthread_mutex_unlock(&h->lock);
 	}
 }
@@ -593,6 +674,9 @@ static void pass(struct hostd *h)
 	size_t n = 0;
 
 	pthread_mutex_lock(&h->lock);
+	/* VPC namespaces and dnsmasq: everything at start, then repairs. */
+	vpcs_reconcile(h, h->instmgr->first_pass);
+	h->instmgr->first_pass = false;
 	if (load_work(h, &w, &n) < 0)
 		log_err("instance", "cannot read instances");
 	pthread_mutex_unlock(&h->lock);
@@ -700,6 +784,9 @@ int instmgr_start(struct hostd *h)
 			m->imds_pipe[0] = '\0';
 		}
 	}
+	m->first_pass = true;
+	if (m->imds_pipe[0] && imdsl_start(&h->imdsl, m->imds_pipe, vpcs_imds_lookup, h) < 0)
+		log_err("instance", "cannot start the VPC metadata listener: guests in VPCs get no metadata");
 	r = vmm_open(&h->vmm, h->cfg->libvirt_uri, h->state_dir, on_event, h);
 	if (r < 0)
 		return r;
@@ -732,6 +819,8 @@ void instmgr_stop(struct hostd *h)
 		pthread_mutex_unlock(&m->mu);
 		pthread_join(m->thread, NULL);
 	}
+	imdsl_stop(h->imdsl);
+	h->imdsl = NULL;
 	/* Guests keep running: they outlive hostd by design. */
 	vmm_close(h->vmm);
 	h->vmm = NULL;

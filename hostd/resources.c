@@ -23,6 +23,22 @@ static const struct rkind kinds[] = {
 	  "InvalidConversionTaskId", "import task" },
 	{ "i", "instance", "SELECT 1 FROM instances WHERE id = ?1 AND account_id = ?2",
 	  "InvalidInstanceID.NotFound", "instance" },
+	{ "vpc", "vpc", "SELECT 1 FROM vpcs WHERE id = ?1 AND account_id = ?2", "InvalidVpcID.NotFound", "vpc" },
+	{ "subnet", "subnet", "SELECT 1 FROM subnets WHERE id = ?1 AND account_id = ?2", "InvalidSubnetID.NotFound",
+	  "subnet" },
+	{ "eni", "network-interface", "SELECT 1 FROM enis WHERE id = ?1 AND account_id = ?2",
+	  "InvalidNetworkInterfaceID.NotFound", "network interface" },
+	{ "sg", "security-group", "SELECT 1 FROM security_groups WHERE id = ?1 AND account_id = ?2",
+	  "InvalidGroup.NotFound", "security group" },
+	{ "sgr", "security-group-rule", "SELECT 1 FROM sg_rules r JOIN security_groups g ON g.id = r.group_id "
+					"WHERE r.id = ?1 AND g.account_id = ?2",
+	  "InvalidSecurityGroupRuleId.NotFound", "security group rule" },
+	{ "acl", "network-acl", "SELECT 1 FROM network_acls WHERE id = ?1 AND account_id = ?2",
+	  "InvalidNetworkAclID.NotFound", "network ACL" },
+	{ "igw", "internet-gateway", "SELECT 1 FROM internet_gateways WHERE id = ?1 AND account_id = ?2",
+	  "InvalidInternetGatewayID.NotFound", "internet gateway" },
+	{ "eipalloc", "elastic-ip", "SELECT 1 FROM addresses WHERE id = ?1 AND account_id = ?2",
+	  "InvalidAllocationID.NotFound", "address" },
 };
 
 const struct rkind *resource_kind(const char *id)

@@ -21,6 +21,8 @@ PKGS=(
   # ebtables comes with iptables; the `ebtables` package is the legacy one),
   # ipset, sysctl in the VPC namespace; ping for the namespace tests
   iptables ipset iproute2 procps iputils-ping
+  # VPC networking: dnsmasq (binary only, no system service) per subnet and VPC
+  dnsmasq-base
 )
 
 missing=()

@@ -134,6 +134,13 @@ void vmm_domain_xml(const struct vmm_spec *s, struct buf *b)
 			buf_adds(b, "      <readonly/>\n");
 		buf_adds(b, "    </disk>\n");
 	}
+	for (size_t i = 0; i < s->nnics; i++) {
+		buf_adds(b, "    <interface type='ethernet'>\n      <mac address='");
+		esc(b, s->nics[i].mac);
+		buf_adds(b, "'/>\n      <target dev='");
+		esc(b, s->nics[i].tap);
+		buf_adds(b, "' managed='no'/>\n      <model type='virtio'/>\n    </interface>\n");
+	}
 	buf_adds(b, "    <serial type='file'>\n      <source path='");
 	esc(b, s->console_log);
 	buf_adds(b, "' append='on'/>\n      <target port='0'/>\n    </serial>\n");

@@ -48,6 +48,12 @@ struct vmm_disk {
 	const char *target;          /* vda, vdb, ... */
 	bool readonly;
 };
+/* A NIC on a tap hostd created (managed='no': libvirt opens it, never
+ * creates or deletes it). */
+struct vmm_nic {
+	const char *tap;
+	const char *mac;
+};
 struct vmm_spec {
 	const char *name;            /* the instance id */
 	const char *uuid;            /* SMBIOS/domain uuid (begins with ec2) */
@@ -65,6 +71,10 @@ struct vmm_spec {
 	 * connection by this program (argv, run by QEMU, no shell). NULL: no NIC. */
 	const char *const *imds_argv;
 	const char *mac;
+	/* VPC ENIs, in device index order; when present the user-mode NIC
+	 * above is left out (metadata comes through the VPC router). */
+	const struct vmm_nic *nics;
+	size_t nnics;
 };
 
 /* The domain XML for spec (pure: golden-file tested). */

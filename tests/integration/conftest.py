@@ -17,6 +17,7 @@ import boto3
 import botocore.config
 import pytest
 
+from guests import cleanup_net
 from ec2_validator import ValidationError, attach_to_boto3_client, validate_response
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -139,6 +140,7 @@ class Env:
 def state_dir():
     d = tempfile.mkdtemp(prefix="hostd-it-")
     yield os.path.join(d, "state")
+    cleanup_net(os.path.join(d, "state"))
     shutil.rmtree(d, ignore_errors=True)
 
 

@@ -2,6 +2,7 @@
 and making sure no QEMU outlives its test."""
 import base64
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -72,13 +73,44 @@ def qemu_pids(state_dir):
 
 
 def kill_guests(state_dir):
-    """Guests outlive hostd by design; a test must not leave any behind."""
+    """Guests outlive hostd by design; a test must not leave any behind
+    (nor their VPC namespaces and dnsmasq)."""
     for p in qemu_pids(state_dir):
         try:
             os.kill(p, signal.SIGKILL)
         except OSError:
             pass
+    cleanup_net(state_dir)
 
 
 def b64(s):
     return base64.b64encode(s.encode()).decode()
+
+
+def cleanup_net(state_dir):
+    """VPC namespaces and their dnsmasq outlive hostd by design (running
+    guests keep their network); a test removes what its hostd made: every
+    dnsmasq whose pid file lies under state_dir/net and every namespace
+    named after a VPC directory there. Call after hostd has stopped."""
+    top = os.path.join(state_dir, "net")
+    if not os.path.isdir(top):
+        return
+    for vpc in os.listdir(top):
+        d = os.path.join(top, vpc)
+        if not os.path.isdir(d):
+            continue
+        for f in os.listdir(d):
+            if not f.endswith(".pid"):
+                continue
+            pidfile = os.path.join(d, f)
+            try:
+                pid = int(open(pidfile).read().strip())
+                with open("/proc/%d/cmdline" % pid, "rb") as c:
+                    if pidfile.encode() not in c.read():
+                        continue
+                os.kill(pid, signal.SIGTERM)
+            except (OSError, ValueError):
+                pass
+        if vpc.startswith("vpc-"):
+            subprocess.run(["ip", "netns", "del", "hostd-" + vpc], capture_output=True)
+            shutil.rmtree("/run/hostd-net/hostd-" + vpc, ignore_errors=True)

@@ -73,6 +73,12 @@ def test_launch_console_screenshot_stop_start(genv, g):
     assert {"Key": "Name", "Value": "t1"} in d["Tags"]
     text = wait_marker(g, iid, "HOSTD-TINY: ready")
     assert "HOSTD-TINY: boot-count 1" in text
+    # on its default-VPC ENI: DHCP gave the ENI's address, metadata answers
+    # through the VPC router
+    assert d["VpcId"].startswith("vpc-") and d["SubnetId"].startswith("subnet-")
+    assert d["NetworkInterfaces"][0]["PrivateIpAddress"] == d["PrivateIpAddress"]
+    assert "HOSTD-TINY: net up %s" % d["PrivateIpAddress"] in [ln.strip() for ln in text.splitlines()], text
+    assert "HOSTD-TINY: instance-id %s" % iid in text, text
     # a real JPEG of the VGA text screen
     shot = base64.b64decode(g.get_console_screenshot(InstanceId=iid)["ImageData"])
     assert shot[:3] == b"\xff\xd8\xff" and shot[-2:] == b"\xff\xd9"

@@ -81,6 +81,24 @@ static void test_domain_xml(void **state)
 	s.mac = "0e:01:23:45:67:89";
 	vmm_domain_xml(&s, &b);
 	golden("domain-kvm-imds.xml", b.data);
+	/* a VPC ENI: a tap hostd made, no user-mode NIC */
+	{
+		const struct vmm_nic nic = { "tap-6789abcdef0", "02:0a:1b:2c:3d:4e" };
+
+		buf_reset(&b);
+		s.imds_argv = NULL;
+		s.mac = NULL;
+		s.accel = VMM_ACCEL_TCG;
+		s.nics = &nic;
+		s.nnics = 1;
+		vmm_domain_xml(&s, &b);
+		golden("domain-tcg-eni.xml", b.data);
+		s.nics = NULL;
+		s.nnics = 0;
+		s.accel = VMM_ACCEL_KVM;
+		s.imds_argv = argv;
+		s.mac = "0e:01:23:45:67:89";
+	}
 	/* XML metacharacters in paths are escaped, commas doubled for QEMU */
 	buf_reset(&b);
 	disk.path = "/tmp/a'b&c<d>.qcow2";

@@ -1,0 +1,843 @@
+/* CreateVpc, DeleteVpc, DescribeVpcs, CreateSubnet, DeleteSubnet,
+ * DescribeSubnets, ModifySubnetAttribute, DescribeNetworkInterfaces.
+ * Rows and host side through hostd/vpcs.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hostd/actions.h"
+#include "hostd/api.h"
+#include "hostd/config.h"
+#include "hostd/hostd.h"
+#include "hostd/store.h"
+#include "hostd/tags.h"
+#include "hostd/vpcs.h"
+#include "lib/ids.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? (const char *)t : "";
+}
+
+static bool in_list(const char *const *l, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(l[i], s))
+			return true;
+	return false;
+}
+
+static int bad_cidr(struct api_req *r, const char *v)
+{
+	return api_err(r, 400, "InvalidParameterValue",
+		       "Value (%.64s) for parameter cidrBlock is invalid. This is not a valid CIDR block.", v);
+}
+
+/* Every id in ids must be well formed and exist (EC2's NotFound lists the
+ * first missing one). */
+static int check_ids(struct api_req *r, const char *prefix, const char *malformed, const char *notfound,
+		     const char *noun, const char *sql, const char *const *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *st;
+		int rc;
+
+		if (!id_valid(prefix, ids[i]))
+			return api_err(r, 400, malformed, "Invalid id: \"%.64s\"", ids[i]);
+		st = store_stmt(r->h->store, sql);
+		if (!st)
+			return api_err_internal(r);
+		sqlite3_bind_text(st, 1, ids[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE)
+			return api_err(r, 400, notfound, "The %s ID '%.64s' does not exist", noun, ids[i]);
+		if (rc != SQLITE_ROW)
+			return api_err_internal(r);
+	}
+	return 0;
+}
+
+/* --- VPCs ---------------------------------------------------------------- */
+
+static void vpc_assoc_id(const char *vpc_id, char *out, size_t len)
+{
+	snprintf(out, len, "vpc-cidr-assoc-%s", vpc_id + 4);
+}
+
+static int write_vpc(struct api_req *r, sqlite3_stmt *st)
+{
+	struct xml *x = &r->x;
+	const char *id = col(st, 0);
+	char assoc[ID_MAX + 16];
+
+	vpc_assoc_id(id, assoc, sizeof(assoc));
+	xml_open(x, "item");
+	xml_text(x, "vpcId", id);
+	xml_text(x, "ownerId", col(st, 1));
+	xml_text(x, "state", col(st, 4));
+	xml_text(x, "cidrBlock", col(st, 2));
+	xml_open(x, "cidrBlockAssociationSet");
+	xml_open(x, "item");
+	xml_text(x, "cidrBlock", col(st, 2));
+	xml_text(x, "associationId", assoc);
+	xml_open(x, "cidrBlockState");
+	xml_text(x, "state", "associated");
+	xml_close(x);
+	xml_close(x);
+	xml_close(x);
+	xml_open(x, "ipv6CidrBlockAssociationSet");
+	xml_close(x);
+	xml_text(x, "dhcpOptionsId", "default");
+	xml_text(x, "instanceTenancy", "default");
+	xml_bool(x, "isDefault", sqlite3_column_int(st, 3) != 0);
+	if (tags_write(r->h->store, x, r->account_id, id) < 0)
+		return -EIO;
+	xml_close(x);
+	return 0;
+}
+
+#define VPC_COLS "SELECT id, account_id, cidr, is_default, state FROM vpcs "
+
+int act_create_vpc(struct api_req *r)
+{
+	struct store *s = r->h->store;
+	struct tag_list tags = { 0 };
+	struct cidr c;
+	const char *cidr, *ten = api_str(r, "InstanceTenancy");
+	char id[ID_MAX];
+	sqlite3_stmt *st;
+	int ret;
+
+	if ((ret = api_need_str(r, "CidrBlock", &cidr)) < 0)
+		return ret;
+	if (cidr_parse(cidr, &c) < 0)
+		return bad_cidr(r, cidr);
+	if (c.prefix < 16 || c.prefix > 28)
+		return api_err(r, 400, "InvalidVpc.Range", "The CIDR '%s' is invalid.", cidr);
+	if (ten && strcmp(ten, "default"))
+		return api_err(r, 400, "InvalidParameterValue",
+			       "Value (%.32s) for parameter instanceTenancy is invalid. Only 'default' is supported "
+			       "on this host.", ten);
+	if (api_str(r, "AmazonProvidedIpv6CidrBlock") || api_str(r, "Ipv6CidrBlock") || api_str(r, "Ipv4IpamPoolId"))
+		return api_err(r, 400, "UnsupportedOperation", "IPv6 and IPAM pools are not supported on this host.");
+	if ((ret = tags_from_specs(r, "vpc", &tags)) < 0)
+		goto out;
+	if (store_begin(s) < 0) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	if (vpc_insert(s, r->account_id, &c, false, id) < 0 || tags_set(s, r->account_id, id, "vpc", &tags) < 0 ||
+	    store_commit(s) < 0) {
+		store_rollback(s);
+		ret = api_err_internal(r);
+		goto out;
+	}
+	if (vpc_realize(r->h, id) < 0)
+		log_err("net", "%s: the host side failed; the reconciler retries", id);
+	st = store_stmt(s, VPC_COLS "WHERE id = ?1");
+	if (!st || (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_ROW) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	/* CreateVpc answers <vpc> (not an item). */
+	{
+		struct xml *x = &r->x;
+		char assoc[ID_MAX + 16];
+
+		vpc_assoc_id(id, assoc, sizeof(assoc));
+		xml_open(x, "vpc");
+		xml_text(x, "vpcId", id);
+		xml_text(x, "ownerId", r->account_id);
+		xml_text(x, "state", "pending");
+		xml_text(x, "cidrBlock", col(st, 2));
+		xml_open(x, "cidrBlockAssociationSet");
+		xml_open(x, "item");
+		xml_text(x, "cidrBlock", col(st, 2));
+		xml_text(x, "associationId", assoc);
+		xml_open(x, "cidrBlockState");
+		xml_text(x, "state", "associated");
+		xml_close(x);
+		xml_close(x);
+		xml_close(x);
+		xml_open(x, "ipv6CidrBlockAssociationSet");
+		xml_close(x);
+		xml_text(x, "dhcpOptionsId", "default");
+		xml_text(x, "instanceTenancy", "default");
+		xml_bool(x, "isDefault", false);
+		ret = tags_write(s, x, r->account_id, id) < 0 ? api_err_internal(r) : 0;
+		xml_close(x);
+	}
+out:
+	tag_list_free(&tags);
+	return ret;
+}
+
+static const char *const vpc_filters[] = {
+	"vpc-id", "cidr", "cidr-block-association.cidr-block", "cidr-block-association.association-id",
+	"cidr-block-association.state", "dhcp-options-id", "is-default", "owner-id", "state", NULL,
+};
+
+int act_describe_vpcs(struct api_req *r)
+{
+	struct store *s = r->h->store;
+	struct filter_set fs = { 0 };
+	struct fbag bag = FBAG_INIT;
+	const char **ids = NULL;
+	size_t nids = 0;
+	int64_t limit = 0, emitted = 0;
+	char *from = NULL;
+	sqlite3_stmt *st;
+	int ret, rc;
+
+	if ((ret = api_list(r, "VpcId", &ids, &nids)) < 0 || (ret = api_filters(r, vpc_filters, true, &fs)) < 0 ||
+	    (ret = api_page(r, 5, 1000, &limit, &from)) < 0)
+		goto out;
+	if (vpc_ensure_default(r->h, r->account_id) < 0) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	if ((ret = check_ids(r, "vpc", "InvalidVpcID.Malformed", "InvalidVpcID.NotFound", "vpc",
+			     "SELECT 1 FROM vpcs WHERE id = ?1 AND account_id = ?2", ids, nids)) < 0)
+		goto out;
+	st = store_stmt(s, VPC_COLS "WHERE account_id = ?1 AND (?2 IS NULL OR id >= ?2) ORDER BY id");
+	if (!st) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, r->account_id, -1, SQLITE_STATIC);
+	if (from)
+		sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+	xml_open(&r->x, "vpcSet");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = col(st, 0);
+		char assoc[ID_MAX + 16];
+
+		if (nids && !in_list(ids, nids, id))
+			continue;
+		if (fs.n) {
+			vpc_assoc_id(id, assoc, sizeof(assoc));
+			fbag_reset(&bag);
+			fbag_add(&bag, "vpc-id", id);
+			fbag_add(&bag, "cidr", col(st, 2));
+			fbag_add(&bag, "cidr-block-association.cidr-block", col(st, 2));
+			fbag_own_pair(&bag, xstrdup("cidr-block-association.association-id"), xstrdup(assoc));
+			fbag_add(&bag, "cidr-block-association.state", "associated");
+			fbag_add(&bag, "dhcp-options-id", "default");
+			fbag_add_bool(&bag, "is-default", sqlite3_column_int(st, 3) != 0);
+			fbag_add(&bag, "owner-id", col(st, 1));
+			fbag_add(&bag, "state", col(st, 4));
+			if (tags_fbag(s, &bag, r->account_id, id) < 0) {
+				ret = api_err_internal(r);
+				goto out;
+			}
+			if (!filter_set_match(&fs, &bag))
+				continue;
+		}
+		if (limit && emitted == limit) {
+			xml_close(&r->x);
+			api_next_token(r, id);
+			ret = 0;
+			goto out;
+		}
+		if (write_vpc(r, st) < 0) {
+			ret = api_err_internal(r);
+			goto out;
+		}
+		emitted++;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	xml_close(&r->x);
+	ret = 0;
+out:
+	free(from);
+	free(ids);
+	filter_set_free(&fs);
+	fbag_free(&bag);
+	return ret;
+}
+
+static int count(struct store *s, const char *sql, const char *arg)
+{
+	sqlite3_stmt *st = store_stmt(s, sql);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return -EIO;
+	return sqlite3_column_int(st, 0);
+}
+
+static int exec1(struct store *s, const char *sql, const char *arg)
+{
+	sqlite3_stmt *st = store_stmt(s, sql);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	return sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+}
+
+int act_delete_vpc(struct api_req *r)
+{
+	struct store *s = r->h->store;
+	const char *id;
+	const char *one[1];
+	int ret, n;
+
+	if ((ret = api_need_str(r, "VpcId", &id)) < 0)
+		return ret;
+	one[0] = id;
+	if ((ret = check_ids(r, "vpc", "InvalidVpcID.Malformed", "InvalidVpcID.NotFound", "vpc",
+			     "SELECT 1 FROM vpcs WHERE id = ?1 AND account_id = ?2", one, 1)) < 0)
+		return ret;
+	n = count(s, "SELECT (SELECT COUNT(*) FROM subnets WHERE vpc_id = ?1) + (SELECT COUNT(*) FROM enis WHERE "
+		     "vpc_id = ?1) + (SELECT COUNT(*) FROM security_groups WHERE vpc_id = ?1 AND name != 'default') + "
+		     "(SELECT COUNT(*) FROM network_acls WHERE vpc_id = ?1 AND is_default = 0) + "
+		     "(SELECT COUNT(*) FROM internet_gateways WHERE vpc_id = ?1)", id);
+	if (n < 0)
+		return api_err_internal(r);
+	if (n > 0)
+		return api_err(r, 400, "DependencyViolation", "The vpc '%s' has dependencies and cannot be deleted.", id);
+	if (store_begin(s) < 0)
+		return api_err_internal(r);
+	if (exec1(s, "DELETE FROM sg_rules WHERE group_id IN (SELECT id FROM security_groups WHERE vpc_id = ?1)", id) < 0 ||
+	    exec1(s, "DELETE FROM tags WHERE resource_id IN (SELECT id FROM security_groups WHERE vpc_id = ?1 UNION "
+		     "SELECT id FROM network_acls WHERE vpc_id = ?1)", id) < 0 ||
+	    exec1(s, "DELETE FROM security_groups WHERE vpc_id = ?1", id) < 0 ||
+	    exec1(s, "DELETE FROM network_acls WHERE vpc_id = ?1", id) < 0 ||
+	    exec1(s, "DELETE FROM vpcs WHERE id = ?1", id) < 0 || tags_delete_all(s, r->account_id, id) < 0 ||
+	    store_commit(s) < 0) {
+		store_rollback(s);
+		return api_err_internal(r);
+	}
+	vpc_teardown(r->h, id);
+	xml_bool(&r->x, "return", true);
+	return 0;
+}
+
+/* --- subnets ------------------------------------------------------------- */
+
+#define SUBNET_SQL_COLS                                                                                       \
+	"SELECT s.id, s.account_id, s.vpc_id, s.cidr, s.az, s.is_default, s.map_public_ip, s.state, "        \
+	"(SELECT COUNT(*) FROM eni_ips i WHERE i.subnet_id = s.id) FROM subnets s "
+
+static void subnet_arn(struct api_req *r, const char *id, char *out, size_t len)
+{
+	snprintf(out, len, "arn:aws:ec2:%s:%s:subnet/%s", r->h->cfg->region, r->account_id, id);
+}
+
+static int64_t subnet_avail(sqlite3_stmt *st)
+{
+	struct cidr c;
+
+	if (cidr_parse(col(st, 3), &c) < 0)
+		return 0;
+	return cidr_available(&c) - sqlite3_column_int64(st, 8);
+}
+
+static int write_subnet(struct api_req *r, sqlite3_stmt *st, const char *elem)
+{
+	struct xml *x = &r->x;
+	const char *id = col(st, 0);
+	char arn[256], zid[64];
+
+	subnet_arn(r, id, arn, sizeof(arn));
+	zone_id(r->h->cfg->region, col(st, 4), zid, sizeof(zid));
+	xml_open(x, elem);
+	xml_text(x, "subnetId", id);
+	xml_text(x, "subnetArn", arn);
+	xml_text(x, "state", col(st, 7));
+	xml_text(x, "ownerId", col(st, 1));
+	xml_text(x, "vpcId", col(st, 2));
+	xml_text(x, "cidrBlock", col(st, 3));
+	xml_open(x, "ipv6CidrBlockAssociationSet");
+	xml_close(x);
+	xml_int(x, "availableIpAddressCount", subnet_avail(st));
+	xml_text(x, "availabilityZone", col(st, 4));
+	xml_text(x, "availabilityZoneId", zid);
+	xml_bool(x, "defaultForAz", sqlite3_column_int(st, 5) != 0);
+	xml_bool(x, "mapPublicIpOnLaunch", sqlite3_column_int(st, 6) != 0);
+	xml_bool(x, "mapCustomerOwnedIpOnLaunch", false);
+	xml_bool(x, "assignIpv6AddressOnCreation", false);
+	xml_bool(x, "enableDns64", false);
+	xml_bool(x, "ipv6Native", false);
+	xml_open(x, "privateDnsNameOptionsOnLaunch");
+	xml_text(x, "hostnameType", "ip-name");
+	xml_bool(x, "enableResourceNameDnsARecord", false);
+	xml_bool(x, "enableResourceNameDnsAAAARecord", false);
+	xml_close(x);
+	if (tags_write(r->h->store, x, r->account_id, id) < 0)
+		return -EIO;
+	xml_close(x);
+	return 0;
+}
+
+int act_create_subnet(struct api_req *r)
+{
+	struct store *s = r->h->store;
+	struct tag_list tags = { 0 };
+	const char *vpc, *cidr, *az = api_str(r, "AvailabilityZone"), *azid = api_str(r, "AvailabilityZoneId");
+	const char *one[1];
+	char id[ID_MAX], zid[64];
+	struct cidr c, vc;
+	sqlite3_stmt *st;
+	int ret, rc;
+
+	if ((ret = api_need_str(r, "VpcId", &vpc)) < 0 || (ret = api_need_str(r, "CidrBlock", &cidr)) < 0)
+		return ret;
+	one[0] = vpc;
+	if ((ret = check_ids(r, "vpc", "InvalidVpcID.Malformed", "InvalidVpcID.NotFound", "vpc",
+			     "SELECT 1 FROM vpcs WHERE id = ?1 AND account_id = ?2", one, 1)) < 0)
+		return ret;
+	if (cidr_parse(cidr, &c) < 0)
+		return bad_cidr(r, cidr);
+	zone_id(r->h->cfg->region, r->h->cfg->availability_zone, zid, sizeof(zid));
+	if (az && strcmp(az, r->h->cfg->availability_zone))
+		return api_err(r, 400, "InvalidParameterValue",
+			       "Value (%.64s) for parameter availabilityZone is invalid. Subnets can currently only be "
+			       "created in the following availability zones: %s.", az, r->h->cfg->availability_zone);
+	if (azid && strcmp(azid, zid))
+		return api_err(r, 400, "InvalidParameterValue",
+			       "Value (%.64s) for parameter availabilityZoneId is invalid. Subnets can currently only "
+			       "be created in the following availability zone ids: %s.", azid, zid);
+	if (api_str(r, "Ipv6CidrBlock") || api_str(r, "OutpostArn") || api_str(r, "Ipv6Native"))
+		return api_err(r, 400, "UnsupportedOperation", "IPv6 and Outposts are not supported on this host.");
+	st = store_stmt(s, "SELECT cidr FROM vpcs WHERE id = ?1");
+	if (!st || (sqlite3_bind_text(st, 1, vpc, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_ROW ||
+	    cidr_parse(col(st, 0), &vc) < 0)
+		return api_err_internal(r);
+	if (c.prefix < 16 || c.prefix > 28 || !cidr_contains(&vc, &c))
+		return api_err(r, 400, "InvalidSubnet.Range", "The CIDR '%s' is invalid.", cidr);
+	st = store_stmt(s, "SELECT cidr FROM subnets WHERE vpc_id = ?1");
+	if (!st)
+		return api_err_internal(r);
+	sqlite3_bind_text(st, 1, vpc, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct cidr o;
+
+		if (cidr_parse(col(st, 0), &o) == 0 && cidr_overlaps(&o, &c))
+			return api_err(r, 400, "InvalidSubnet.Conflict", "The CIDR '%s' conflicts with another subnet",
+				       cidr);
+	}
+	if (rc != SQLITE_DONE)
+		return api_err_internal(r);
+	if ((ret = tags_from_specs(r, "subnet", &tags)) < 0)
+		goto out;
+	if (store_begin(s) < 0) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	if (subnet_insert(s, r->account_id, vpc, &c, r->h->cfg->availability_zone, false, id) < 0 ||
+	    tags_set(s, r->account_id, id, "subnet", &tags) < 0 || store_commit(s) < 0) {
+		store_rollback(s);
+		ret = api_err_internal(r);
+		goto out;
+	}
+	if (vpc_realize(r->h, vpc) < 0)
+		log_err("net", "%s: the host side failed; the reconciler retries", id);
+	st = store_stmt(s, SUBNET_SQL_COLS "WHERE s.id = ?1");
+	if (!st || (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_ROW) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	ret = write_subnet(r, st, "subnet") < 0 ? api_err_internal(r) : 0;
+out:
+	tag_list_free(&tags);
+	return ret;
+}
+
+static const char *const subnet_filters[] = {
+	"subnet-id", "vpc-id", "cidr-block", "cidr", "cidrBlock", "availability-zone", "availabilityZone",
+	"availability-zone-id", "available-ip-address-count", "default-for-az", "defaultForAz",
+	"map-public-ip-on-launch", "owner-id", "state", "subnet-arn", NULL,
+};
+
+int act_describe_subnets(struct api_req *r)
+{
+	struct store *s = r->h->store;
+	struct filter_set fs = { 0 };
+	struct fbag bag = FBAG_INIT;
+	const char **ids = NULL;
+	size_t nids = 0;
+	int64_t limit = 0, emitted = 0;
+	char *from = NULL;
+	sqlite3_stmt *st;
+	int ret, rc;
+
+	if ((ret = api_list(r, "SubnetId", &ids, &nids)) < 0 || (ret = api_filters(r, subnet_filters, true, &fs)) < 0 ||
+	    (ret = api_page(r, 5, 1000, &limit, &from)) < 0)
+		goto out;
+	if (vpc_ensure_default(r->h, r->account_id) < 0) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	if ((ret = check_ids(r, "subnet", "InvalidSubnetID.Malformed", "InvalidSubnetID.NotFound", "subnet",
+			     "SELECT 1 FROM subnets WHERE id = ?1 AND account_id = ?2", ids, nids)) < 0)
+		goto out;
+	st = store_stmt(s, SUBNET_SQL_COLS "WHERE s.account_id = ?1 AND (?2 IS NULL OR s.id >= ?2) ORDER BY s.id");
+	if (!st) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, r->account_id, -1, SQLITE_STATIC);
+	if (from)
+		sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+	xml_open(&r->x, "subnetSet");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = col(st, 0);
+
+		if (nids && !in_list(ids, nids, id))
+			continue;
+		if (fs.n) {
+			char arn[256], zid[64];
+			bool def = sqlite3_column_int(st, 5) != 0;
+
+			subnet_arn(r, id, arn, sizeof(arn));
+			zone_id(r->h->cfg->region, col(st, 4), zid, sizeof(zid));
+			fbag_reset(&bag);
+			fbag_add(&bag, "subnet-id", id);
+			fbag_add(&bag, "vpc-id", col(st, 2));
+			fbag_add(&bag, "cidr-block", col(st, 3));
+			fbag_add(&bag, "cidr", col(st, 3));
+			fbag_add(&bag, "cidrBlock", col(st, 3));
+			fbag_add(&bag, "availability-zone", col(st, 4));
+			fbag_add(&bag, "availabilityZone", col(st, 4));
+			fbag_own_pair(&bag, xstrdup("availability-zone-id"), xstrdup(zid));
+			fbag_add_int(&bag, "available-ip-address-count", subnet_avail(st));
+			fbag_add_bool(&bag, "default-for-az", def);
+			fbag_add_bool(&bag, "defaultForAz", def);
+			fbag_add_bool(&bag, "map-public-ip-on-launch", sqlite3_column_int(st, 6) != 0);
+			fbag_add(&bag, "owner-id", col(st, 1));
+			fbag_add(&bag, "state", col(st, 7));
+			fbag_own_pair(&bag, xstrdup("subnet-arn"), xstrdup(arn));
+			if (tags_fbag(s, &bag, r->account_id, id) < 0) {
+				ret = api_err_internal(r);
+				goto out;
+			}
+			if (!filter_set_match(&fs, &bag))
+				continue;
+		}
+		if (limit && emitted == limit) {
+			xml_close(&r->x);
+			api_next_token(r, id);
+			ret = 0;
+			goto out;
+		}
+		if (write_subnet(r, st, "item") < 0) {
+			ret = api_err_internal(r);
+			goto out;
+		}
+		emitted++;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	xml_close(&r->x);
+	ret = 0;
+out:
+	free(from);
+	free(ids);
+	filter_set_free(&fs);
+	fbag_free(&bag);
+	return ret;
+}
+
+int act_delete_subnet(struct api_req *r)
+{
+	struct store *s = r->h->store;
+	const char *id, *one[1];
+	char vpc[ID_MAX];
+	sqlite3_stmt *st;
+	int ret, n;
+
+	if ((ret = api_need_str(r, "SubnetId", &id)) < 0)
+		return ret;
+	one[0] = id;
+	if ((ret = check_ids(r, "subnet", "InvalidSubnetID.Malformed", "InvalidSubnetID.NotFound", "subnet",
+			     "SELECT 1 FROM subnets WHERE id = ?1 AND account_id = ?2", one, 1)) < 0)
+		return ret;
+	n = count(s, "SELECT COUNT(*) FROM enis WHERE subnet_id = ?1", id);
+	if (n < 0)
+		return api_err_internal(r);
+	if (n > 0)
+		return api_err(r, 400, "DependencyViolation", "The subnet '%s' has dependencies and cannot be deleted.",
+			       id);
+	st = store_stmt(s, "SELECT vpc_id FROM subnets WHERE id = ?1");
+	if (!st || (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_ROW)
+		return api_err_internal(r);
+	snprintf(vpc, sizeof(vpc), "%s", col(st, 0));
+	if (store_begin(s) < 0)
+		return api_err_internal(r);
+	if (exec1(s, "DELETE FROM nacl_assocs WHERE subnet_id = ?1", id) < 0 ||
+	    exec1(s, "DELETE FROM subnets WHERE id = ?1", id) < 0 || tags_delete_all(s, r->account_id, id) < 0 ||
+	    store_commit(s) < 0) {
+		store_rollback(s);
+		return api_err_internal(r);
+	}
+	subnet_teardown(r->h, vpc, id);
+	xml_bool(&r->x, "return", true);
+	return 0;
+}
+
+int act_modify_subnet_attribute(struct api_req *r)
+{
+	struct store *s = r->h->store;
+	const char *id, *one[1];
+	bool v = false;
+	sqlite3_stmt *st;
+	int ret;
+
+	if ((ret = api_need_str(r, "SubnetId", &id)) < 0)
+		return ret;
+	one[0] = id;
+	if ((ret = check_ids(r, "subnet", "InvalidSubnetID.Malformed", "InvalidSubnetID.NotFound", "subnet",
+			     "SELECT 1 FROM subnets WHERE id = ?1 AND account_id = ?2", one, 1)) < 0)
+		return ret;
+	if (!api_str(r, "MapPublicIpOnLaunch.Value")) {
+		static const char *const other[] = {
+			"AssignIpv6AddressOnCreation.Value", "MapCustomerOwnedIpOnLaunch.Value", "EnableDns64.Value",
+			"PrivateDnsHostnameTypeOnLaunch", "EnableResourceNameDnsARecordOnLaunch.Value",
+			"EnableResourceNameDnsAAAARecordOnLaunch.Value", "CustomerOwnedIpv4Pool",
+			"EnableLniAtDeviceIndex", "DisableLniAtDeviceIndex.Value", NULL,
+		};
+
+		for (size_t i = 0; other[i]; i++)
+			if (api_str(r, other[i]))
+				return api_err(r, 400, "UnsupportedOperation",
+					       "Only MapPublicIpOnLaunch can be modified on this host.");
+		return api_err(r, 400, "MissingParameter",
+			       "The request must contain exactly one attribute to modify (MapPublicIpOnLaunch).");
+	}
+	if ((ret = api_bool(r, "MapPublicIpOnLaunch.Value", false, &v)) < 0)
+		return ret;
+	st = store_stmt(s, "UPDATE subnets SET map_public_ip = ?2 WHERE id = ?1");
+	if (!st)
+		return api_err_internal(r);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, v);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return api_err_internal(r);
+	xml_bool(&r->x, "return", true);
+	return 0;
+}
+
+/* --- network interfaces -------------------------------------------------- */
+
+static void write_groups_of(struct xml *x, const struct eni_view *e)
+{
+	xml_open(x, "groupSet");
+	for (size_t g = 0; g < e->ngroups; g++) {
+		xml_open(x, "item");
+		xml_text(x, "groupId", e->group_ids[g]);
+		xml_text(x, "groupName", e->group_names[g]);
+		xml_close(x);
+	}
+	xml_close(x);
+}
+
+static const char *const eni_filters[] = {
+	"network-interface-id", "subnet-id", "vpc-id", "private-ip-address", "addresses.private-ip-address",
+	"private-dns-name", "mac-address", "status", "attachment.instance-id", "attachment.attachment-id",
+	"attachment.status", "attachment.device-index", "attachment.delete-on-termination", "availability-zone",
+	"group-id", "group-name", "owner-id", "description", "source-dest-check", "interface-type", NULL,
+};
+
+int act_describe_network_interfaces(struct api_req *r)
+{
+	struct store *s = r->h->store;
+	struct filter_set fs = { 0 };
+	struct fbag bag = FBAG_INIT;
+	struct eni_view *v = NULL;
+	const char **ids = NULL;
+	size_t nids = 0, nv = 0;
+	int64_t limit = 0, emitted = 0;
+	char *from = NULL;
+	struct xml *x = &r->x;
+	int ret;
+
+	if ((ret = api_list(r, "NetworkInterfaceId", &ids, &nids)) < 0 ||
+	    (ret = api_filters(r, eni_filters, true, &fs)) < 0 || (ret = api_page(r, 5, 1000, &limit, &from)) < 0)
+		goto out;
+	if ((ret = check_ids(r, "eni", "InvalidNetworkInterfaceID.Malformed", "InvalidNetworkInterfaceID.NotFound",
+			     "network interface", "SELECT 1 FROM enis WHERE id = ?1 AND account_id = ?2", ids, nids)) < 0)
+		goto out;
+	if (eni_views(s, r->account_id, NULL, NULL, &v, &nv) < 0) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	xml_open(x, "networkInterfaceSet");
+	for (size_t i = 0; i < nv; i++) {
+		const struct eni_view *e = &v[i];
+		char dns[128];
+
+		if (nids && !in_list(ids, nids, e->id))
+			continue;
+		if (from && strcmp(e->id, from) < 0)
+			continue;
+		eni_dns_name(r->h, e->ip, dns, sizeof(dns));
+		if (fs.n) {
+			fbag_reset(&bag);
+			fbag_add(&bag, "network-interface-id", e->id);
+			fbag_add(&bag, "subnet-id", e->subnet);
+			fbag_add(&bag, "vpc-id", e->vpc);
+			fbag_add(&bag, "private-ip-address", e->ip);
+			fbag_add(&bag, "addresses.private-ip-address", e->ip);
+			fbag_own_pair(&bag, xstrdup("private-dns-name"), xstrdup(dns));
+			fbag_add(&bag, "mac-address", e->mac);
+			fbag_add(&bag, "status", e->status);
+			fbag_add(&bag, "availability-zone", e->az);
+			fbag_add(&bag, "owner-id", e->account);
+			fbag_add(&bag, "description", e->desc);
+			fbag_add_bool(&bag, "source-dest-check", e->sdc);
+			fbag_add(&bag, "interface-type", "interface");
+			if (e->instance[0]) {
+				fbag_add(&bag, "attachment.instance-id", e->instance);
+				fbag_add(&bag, "attachment.attachment-id", e->attach_id);
+				fbag_add(&bag, "attachment.status", e->attach_state);
+				fbag_add_int(&bag, "attachment.device-index", e->device_index);
+				fbag_add_bool(&bag, "attachment.delete-on-termination", e->dot);
+			}
+			for (size_t g = 0; g < e->ngroups; g++) {
+				fbag_add(&bag, "group-id", e->group_ids[g]);
+				fbag_add(&bag, "group-name", e->group_names[g]);
+			}
+			if (tags_fbag(s, &bag, r->account_id, e->id) < 0) {
+				ret = api_err_internal(r);
+				goto out;
+			}
+			if (!filter_set_match(&fs, &bag))
+				continue;
+		}
+		if (limit && emitted == limit) {
+			xml_close(x);
+			api_next_token(r, e->id);
+			ret = 0;
+			goto out;
+		}
+		xml_open(x, "item");
+		xml_text(x, "networkInterfaceId", e->id);
+		xml_text(x, "subnetId", e->subnet);
+		xml_text(x, "vpcId", e->vpc);
+		xml_text(x, "availabilityZone", e->az);
+		xml_text(x, "description", e->desc);
+		xml_text(x, "ownerId", e->account);
+		xml_bool(x, "requesterManaged", false);
+		xml_text(x, "status", e->status);
+		xml_text(x, "macAddress", e->mac);
+		xml_text(x, "privateIpAddress", e->ip);
+		xml_text(x, "privateDnsName", dns);
+		xml_bool(x, "sourceDestCheck", e->sdc);
+		write_groups_of(x, e);
+		if (e->instance[0]) {
+			xml_open(x, "attachment");
+			xml_text(x, "attachmentId", e->attach_id);
+			xml_text(x, "instanceId", e->instance);
+			xml_text(x, "instanceOwnerId", e->account);
+			xml_int(x, "deviceIndex", e->device_index);
+			xml_int(x, "networkCardIndex", 0);
+			xml_text(x, "status", e->attach_state);
+			xml_time(x, "attachTime", e->created_ms);
+			xml_bool(x, "deleteOnTermination", e->dot);
+			xml_close(x);
+		}
+		if (tags_write(s, x, r->account_id, e->id) < 0) {
+			ret = api_err_internal(r);
+			goto out;
+		}
+		xml_open(x, "privateIpAddressesSet");
+		xml_open(x, "item");
+		xml_text(x, "privateIpAddress", e->ip);
+		xml_text(x, "privateDnsName", dns);
+		xml_bool(x, "primary", true);
+		xml_close(x);
+		xml_close(x);
+		xml_open(x, "ipv6AddressesSet");
+		xml_close(x);
+		xml_text(x, "interfaceType", "interface");
+		xml_close(x);
+		emitted++;
+	}
+	xml_close(x);
+	ret = 0;
+out:
+	eni_views_free(v, nv);
+	free(from);
+	free(ids);
+	filter_set_free(&fs);
+	fbag_free(&bag);
+	return ret;
+}
+
+/* The instance's network as DescribeInstances shows it (inside the
+ * instance item). Returns 1 when the instance has an ENI. */
+int vpcs_write_instance_net(struct api_req *r, const char *instance_id)
+{
+	struct xml *x = &r->x;
+	struct eni_view *v = NULL;
+	size_t nv = 0;
+	char dns[128];
+
+	if (eni_views(r->h->store, r->account_id, instance_id, NULL, &v, &nv) < 0)
+		return -EIO;
+	if (!nv) {
+		free(v);
+		return 0;
+	}
+	eni_dns_name(r->h, v[0].ip, dns, sizeof(dns));
+	xml_text(x, "privateDnsName", dns);
+	xml_text(x, "privateIpAddress", v[0].ip);
+	xml_text(x, "subnetId", v[0].subnet);
+	xml_text(x, "vpcId", v[0].vpc);
+	xml_bool(x, "sourceDestCheck", v[0].sdc);
+	write_groups_of(x, &v[0]);
+	xml_open(x, "networkInterfaceSet");
+	for (size_t i = 0; i < nv; i++) {
+		const struct eni_view *e = &v[i];
+
+		eni_dns_name(r->h, e->ip, dns, sizeof(dns));
+		xml_open(x, "item");
+		xml_text(x, "networkInterfaceId", e->id);
+		xml_text(x, "subnetId", e->subnet);
+		xml_text(x, "vpcId", e->vpc);
+		xml_text(x, "description", e->desc);
+		xml_text(x, "ownerId", e->account);
+		xml_text(x, "status", e->status);
+		xml_text(x, "macAddress", e->mac);
+		xml_text(x, "privateIpAddress", e->ip);
+		xml_text(x, "privateDnsName", dns);
+		xml_bool(x, "sourceDestCheck", e->sdc);
+		write_groups_of(x, e);
+		xml_open(x, "attachment");
+		xml_text(x, "attachmentId", e->attach_id);
+		xml_int(x, "deviceIndex", e->device_index);
+		xml_text(x, "status", e->attach_state);
+		xml_time(x, "attachTime", e->created_ms);
+		xml_bool(x, "deleteOnTermination", e->dot);
+		xml_int(x, "networkCardIndex", 0);
+		xml_close(x);
+		xml_open(x, "privateIpAddressesSet");
+		xml_open(x, "item");
+		xml_text(x, "privateIpAddress", e->ip);
+		xml_text(x, "privateDnsName", dns);
+		xml_bool(x, "primary", true);
+		xml_close(x);
+		xml_close(x);
+		xml_open(x, "ipv6AddressesSet");
+		xml_close(x);
+		xml_text(x, "interfaceType", "interface");
+		xml_close(x);
+	}
+	xml_close(x);
+	eni_views_free(v, nv);
+	return 1;
+}

@@ -1,0 +1,113 @@
+/* VPCs, subnets and ENIs as rows (schema 3) and their realisation on the
+ * host through net/: the default VPC of an account, the default security
+ * group and network ACL every VPC gets, ENI allocation, the per-VPC files
+ * dnsmasq reads, and the reconciler's repairs. Every function here expects
+ * the caller to hold h->lock. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/ids.h"
+#include "net/cidr.h"
+
+struct hostd;
+struct store;
+
+#define DEFAULT_VPC_CIDR "172.31.0.0/16"
+#define DEFAULT_SUBNET_CIDR "172.31.0.0/20"
+
+struct subnet_info {
+	char id[ID_MAX], vpc_id[ID_MAX], az[72];
+	char ns[64], bridge[16];
+	struct cidr cidr, vpc_cidr;
+};
+
+/* Inserts a VPC with its default security group (self-referencing ingress,
+ * allow-all egress) and default network ACL (100 allow, 32767 deny, both
+ * ways). Inside the caller's transaction. */
+int vpc_insert(struct store *s, const char *account, const struct cidr *c, bool is_default, char id_out[ID_MAX]);
+/* Inserts a subnet and associates it with the VPC's default ACL. Inside
+ * the caller's transaction. */
+int subnet_insert(struct store *s, const char *account, const char *vpc_id, const struct cidr *c, const char *az,
+		  bool is_default, char id_out[ID_MAX]);
+
+/* The account's default VPC and default subnet, created (rows and host
+ * side) on first use. Runs its own transaction: call outside one. */
+int vpc_ensure_default(struct hostd *h, const char *account);
+/* The subnet (account's); -ENOENT when it does not exist. */
+int subnet_lookup(struct hostd *h, const char *account, const char *subnet_id, struct subnet_info *out);
+/* The account's default subnet in the host's zone (ensured). */
+int subnet_default(struct hostd *h, const char *account, struct subnet_info *out);
+/* The id of the VPC's security group named name ("default"); -ENOENT. */
+int vpc_group_by_name(struct store *s, const char *vpc_id, const char *name, char out[ID_MAX]);
+/* 1 when group_id is a group of the account in vpc_id, 0 when not. */
+int vpc_group_in(struct store *s, const char *account, const char *vpc_id, const char *group_id);
+
+/* A new ENI in the subnet with a fresh MAC and ip (NULL: the first free
+ * address), attached to instance (NULL: available) at device_index.
+ * Inside the caller's transaction. -EADDRINUSE when ip is taken, -EINVAL
+ * when ip is outside the subnet or reserved, -ENOSPC when it is full. */
+struct eni_new {
+	const struct subnet_info *sn;
+	const char *ip;
+	const char *const *groups;
+	size_t ngroups;
+	const char *instance_id;
+	int device_index;
+	bool delete_on_termination;
+	const char *description;
+};
+int eni_insert(struct hostd *h, const char *account, const struct eni_new *e, char id_out[ID_MAX], char ip_out[16]);
+
+/* An ENI as Describe* print it. */
+struct eni_view {
+	char id[ID_MAX], subnet[ID_MAX], vpc[ID_MAX], account[16], az[72], mac[18], ip[16], desc[256];
+	char status[16], instance[ID_MAX], attach_id[ID_MAX + 8], attach_state[16];
+	int device_index;
+	bool dot, sdc;
+	int64_t created_ms;
+	size_t ngroups;
+	char (*group_ids)[ID_MAX];
+	char (*group_names)[256];
+};
+void eni_views_free(struct eni_view *v, size_t n);
+/* The instance's ENIs (device index order), or the account's (instance
+ * NULL), or one ENI (eni_id). */
+int eni_views(struct store *s, const char *account, const char *instance, const char *eni_id, struct eni_view **out,
+	      size_t *n);
+/* "ip-10-0-0-5.ec2.internal" for ip in the host's region. */
+void eni_dns_name(const struct hostd *h, const char *ip, char *out, size_t len);
+
+/* The host side of one VPC (namespace, bridges, dnsmasq, files) made to
+ * match the rows; idempotent. */
+int vpc_realize(struct hostd *h, const char *vpc_id);
+/* Rewrites the VPC's DHCP/DNS host files from the ENI rows and makes its
+ * dnsmasq processes reread them. */
+int vpc_refresh_hosts(struct hostd *h, const char *vpc_id);
+/* Host side teardown (rows are the caller's business). */
+int subnet_teardown(struct hostd *h, const char *vpc_id, const char *subnet_id);
+int vpc_teardown(struct hostd *h, const char *vpc_id);
+
+/* The reconciler's look at every VPC: cheap checks (namespace present,
+ * dnsmasq alive); realises whatever is missing. all: do the full realise
+ * for every VPC (at start). */
+void vpcs_reconcile(struct hostd *h, bool all);
+
+/* imdsl_lookup_fn (net/imdsl.h) for hostd: the instance whose ENI in the
+ * VPC has peer_ip; arg is the struct hostd. Takes h->lock itself. */
+int vpcs_imds_lookup(void *arg, const char *vpc_id, const char *peer_ip, char *dir, size_t len);
+
+/* An instance's ENIs as the reconciler wires them. */
+struct eni_wire {
+	char id[ID_MAX], vpc[ID_MAX], mac[18], tap[16], ns[64], bridge[16];
+};
+/* Up to max of them, device index order; also realises their VPCs when
+ * realize. */
+int eni_wires(struct hostd *h, const char *instance_id, struct eni_wire *out, size_t max, size_t *n, bool realize);
+/* Terminated instance: its delete-on-termination ENIs go, the others
+ * become available; the VPCs' host files follow. Inside the caller's
+ * transaction for the rows; refresh afterwards with vpc_refresh_hosts. */
+int enis_release(struct hostd *h, const char *instance_id);
+
+/* Paths of the VPC's state directory <state>/net/<vpc-id>. */
+int vpc_dir(const struct hostd *h, const char *vpc_id, char *out, size_t len);
