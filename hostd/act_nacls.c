@@ -17,7 +17,7 @@
 #include "hostd/netsync.h"
 #include "hostd/store.h"
 #include "hostd/tags.h"
-#include "lib/cidr.h"
+#include "net/cidr.h"
 #include "lib/ids.h"
 #include "lib/util.h"
 
@@ -111,8 +111,8 @@ static int parse_entry(struct api_req *r, struct entry *e)
 {
 	const char *proto, *action, *cidr;
 	int64_t v;
-	uint32_t a;
-	int len, ret;
+	struct cidr block;
+	int ret;
 
 	if ((ret = api_bool(r, "Egress", false, &e->egress)) < 0)
 		return ret;
@@ -134,7 +134,7 @@ static int parse_entry(struct api_req *r, struct entry *e)
 		return api_err(r, 400, "UnsupportedOperation", "IPv6 entries are not supported by this host.");
 	if ((ret = api_need_str(r, "CidrBlock", &cidr)) < 0)
 		return ret;
-	if (cidr4_parse(cidr, &a, &len) < 0)
+	if (cidr_parse(cidr, &block) < 0)
 		return api_err(r, 400, "InvalidParameterValue", "CIDR block %.64s is malformed", cidr);
 	snprintf(e->cidr, sizeof(e->cidr), "%s", cidr);
 	if (!strcmp(e->proto, "6") || !strcmp(e->proto, "17")) {

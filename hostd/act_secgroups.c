@@ -20,7 +20,7 @@
 #include "hostd/netsync.h"
 #include "hostd/store.h"
 #include "hostd/tags.h"
-#include "lib/cidr.h"
+#include "net/cidr.h"
 #include "lib/ids.h"
 #include "lib/util.h"
 
@@ -241,10 +241,9 @@ static int parse_ports(struct api_req *r, const char *pfx, struct perm *p)
 
 static int parse_cidr(struct api_req *r, const char *v, char out[20])
 {
-	uint32_t a;
-	int len;
+	struct cidr c;
 
-	if (cidr4_parse(v, &a, &len) < 0)
+	if (cidr_parse(v, &c) < 0)
 		return api_err(r, 400, "InvalidParameterValue", "CIDR block %.64s is malformed", v);
 	snprintf(out, 20, "%s", v);
 	return 0;

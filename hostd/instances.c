@@ -17,6 +17,7 @@
 #include "hostd/config.h"
 #include "hostd/hostd.h"
 #include "hostd/instances.h"
+#include "hostd/netsync.h"
 #include "hostd/store.h"
 #include "hostd/vpcs.h"
 #include "lib/cmd.h"
@@ -676,6 +677,7 @@ static void pass(struct hostd *h)
 	pthread_mutex_lock(&h->lock);
 	/* VPC namespaces and dnsmasq: everything at start, then repairs. */
 	vpcs_reconcile(h, h->instmgr->first_pass);
+	netsync_retry(h);
 	h->instmgr->first_pass = false;
 	if (load_work(h, &w, &n) < 0)
 		log_err("instance", "cannot read instances");

@@ -10,6 +10,7 @@
 
 #include "hostd/config.h"
 #include "hostd/hostd.h"
+#include "hostd/netsync.h"
 #include "hostd/store.h"
 #include "lib/buf.h"
 #include "lib/cmd.h"
@@ -581,7 +582,9 @@ int vpc_realize(struct hostd *h, const char *vpc_id)
 	for (size_t i = 0; i < v.nsn; i++)
 		if ((r = net_subnet_ensure(v.ns, v.sn[i].bridge, &v.sn[i].c)) < 0 || (r = dhcp_start(h, &v, &v.sn[i])) < 0)
 			goto out;
-	r = imdsl_ensure(h->imdsl, v.id, v.ns);
+	if ((r = imdsl_ensure(h->imdsl, v.id, v.ns)) < 0)
+		goto out;
+	r = netsync_firewall(h, v.id);
 out:
 	if (r < 0)
 		log_err("net", "%s: cannot set up the VPC's network: %s", vpc_id, strerror(-r));
@@ -604,6 +607,9 @@ int vpc_refresh_hosts(struct hostd *h, const char *vpc_id)
 		if (vpc_paths(h, vpc_id, leaf, pid, sizeof(pid)) == 0 && net_dnsmasq_reload(pid) < 0)
 			r = vpc_realize(h, vpc_id);
 	}
+	/* ENIs came or went: their taps, addresses and group memberships */
+	if (r == 0)
+		r = netsync_firewall(h, vpc_id);
 out:
 	vpc_row_free(&v);
 	return r;
