@@ -16,6 +16,8 @@
 #include "hostd/api.h"
 #include "hostd/config.h"
 #include "hostd/hostd.h"
+#include "hostd/netsync.h"
+#include "hostd/publicips.h"
 #include "hostd/instance_types.h"
 #include "hostd/instances.h"
 #include "hostd/store.h"
@@ -202,7 +204,15 @@ static int write_instance(struct api_req *r, const struct inst *in)
 	xml_text(x, "instanceId", in->id);
 	xml_text(x, "imageId", in->image);
 	write_state(x, "instanceState", in->state);
-	xml_text(x, "dnsName", "");
+	{
+		char pub[16], pubdns[128] = "";
+
+		if (pubip_of_instance(r->h, in->id, pub) == 0) {
+			pubip_dns_name(r->h, pub, pubdns, sizeof(pubdns));
+			xml_text(x, "ipAddress", pub);
+		}
+		xml_text(x, "dnsName", pubdns);
+	}
 	xml_text(x, "reason", in->transition ? in->transition : "");
 	if (in->key_name)
 		xml_text(x, "keyName", in->key_name);
@@ -295,7 +305,7 @@ static const char *const inst_filters[] = {
 	"metadata-options.http-tokens", "metadata-options.http-put-response-hop-limit",
 	"metadata-options.http-endpoint", "metadata-options.instance-metadata-tags",
 	"metadata-options.http-protocol-ipv6", "platform-details", "usage-operation", "boot-mode",
-	"current-instance-boot-mode", NULL,
+	"current-instance-boot-mode", "ip-address", "dns-name", NULL,
 };
 
 static int inst_fbag(struct api_req *r, const struct inst *in, struct fbag *b)
@@ -306,6 +316,15 @@ static int inst_fbag(struct api_req *r, const struct inst *in, struct fbag *b)
 
 	fbag_add(b, "instance-id", in->id);
 	fbag_add(b, "instance-state-name", in->state);
+	{
+		char pub[16], pubdns[128];
+
+		if (pubip_of_instance(r->h, in->id, pub) == 0) {
+			pubip_dns_name(r->h, pub, pubdns, sizeof(pubdns));
+			fbag_own_pair(b, xstrdup("ip-address"), xstrdup(pub));
+			fbag_own_pair(b, xstrdup("dns-name"), xstrdup(pubdns));
+		}
+	}
 	fbag_add_int(b, "instance-state-code", state_code(in->state));
 	fbag_add(b, "instance-type", in->type);
 	fbag_add(b, "image-id", in->image);
@@ -1022,6 +1041,8 @@ static int insert_instance(struct api_req *r, const struct run_req *q, const cha
 		e = eni_insert(r->h, r->account_id, &en, eni, ip);
 		if (e < 0)
 			return e;
+		if ((e = pubip_assign(r->h, id)) < 0)
+			return e;
 	}
 	memcpy(id_out, id, ID_MAX);
 	return 0;
@@ -1248,8 +1269,12 @@ static int change_states(struct api_req *r, enum op op)
 	for (size_t i = 0; i < n; i++) {
 		int e = 0;
 
-		if (op == OP_START && !strcmp(c[i].cur, "pending") && strcmp(c[i].prev, "pending"))
+		if (op == OP_START && !strcmp(c[i].cur, "pending") && strcmp(c[i].prev, "pending")) {
 			e = set_state(r, c[i].id, "pending", "pending", "pending", false);
+			/* a new automatic public IP for every start, as on EC2 */
+			if (e == 0)
+				e = pubip_assign(r->h, c[i].id);
+		}
 		else if (op == OP_STOP && !strcmp(c[i].cur, "stopping") &&
 			 (strcmp(c[i].prev, "stopping") || force))
 			e = set_state(r, c[i].id, "stopping", uis_code, uis_msg, force);
@@ -1265,6 +1290,10 @@ static int change_states(struct api_req *r, enum op op)
 		ret = api_err_internal(r);
 		goto out;
 	}
+	if (op == OP_START)
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(c[i].cur, "pending") && strcmp(c[i].prev, "pending"))
+				netsync_instance(r->h, c[i].id);
 	instmgr_kick(r->h);
 	/* All three responses name the list instancesSet in the model. */
 	write_changes(r, "instancesSet", c, n);

@@ -9,12 +9,15 @@
 #include "hostd/api.h"
 #include "hostd/config.h"
 #include "hostd/hostd.h"
+#include "hostd/publicips.h"
 #include "hostd/store.h"
 #include "hostd/tags.h"
 #include "hostd/vpcs.h"
 #include "lib/ids.h"
 #include "lib/log.h"
 #include "lib/util.h"
+
+static void write_public_assoc(struct api_req *r, const char *eni);
 
 static const char *col(sqlite3_stmt *st, int i)
 {
@@ -738,6 +741,7 @@ int act_describe_network_interfaces(struct api_req *r)
 		xml_text(x, "privateDnsName", dns);
 		xml_bool(x, "sourceDestCheck", e->sdc);
 		write_groups_of(x, e);
+		write_public_assoc(r, e->id);
 		if (e->instance[0]) {
 			xml_open(x, "attachment");
 			xml_text(x, "attachmentId", e->attach_id);
@@ -776,6 +780,21 @@ out:
 	filter_set_free(&fs);
 	fbag_free(&bag);
 	return ret;
+}
+
+/* <association> of an ENI with a public address (automatic or Elastic). */
+static void write_public_assoc(struct api_req *r, const char *eni)
+{
+	char ip[16], owner[16], dns[128];
+
+	if (pubip_of_eni(r->h, eni, ip, owner) < 0)
+		return;
+	pubip_dns_name(r->h, ip, dns, sizeof(dns));
+	xml_open(&r->x, "association");
+	xml_text(&r->x, "ipOwnerId", owner);
+	xml_text(&r->x, "publicDnsName", dns);
+	xml_text(&r->x, "publicIp", ip);
+	xml_close(&r->x);
 }
 
 /* The instance's network as DescribeInstances shows it (inside the
@@ -817,6 +836,7 @@ int vpcs_write_instance_net(struct api_req *r, const char *instance_id)
 		xml_text(x, "privateDnsName", dns);
 		xml_bool(x, "sourceDestCheck", e->sdc);
 		write_groups_of(x, e);
+		write_public_assoc(r, e->id);
 		xml_open(x, "attachment");
 		xml_text(x, "attachmentId", e->attach_id);
 		xml_int(x, "deviceIndex", e->device_index);

@@ -207,10 +207,38 @@ static const struct api_param p_describe_network_interfaces[] = {
 	{ "NetworkInterfaceId.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
 };
 
+static const struct api_param p_create_internet_gateway[] = { TAGSPEC, DRYRUN, END };
+static const struct api_param p_igw_vpc[] = { { "InternetGatewayId", P_STR }, { "VpcId", P_STR }, DRYRUN, END };
+static const struct api_param p_delete_internet_gateway[] = { { "InternetGatewayId", P_STR }, DRYRUN, END };
+static const struct api_param p_describe_internet_gateways[] = {
+	{ "InternetGatewayId.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
+};
+static const struct api_param p_allocate_address[] = {
+	{ "Domain", P_STR }, { "Address", P_STR }, { "PublicIpv4Pool", P_STR }, { "NetworkBorderGroup", P_STR },
+	TAGSPEC, DRYRUN, END,
+};
+static const struct api_param p_associate_address[] = {
+	{ "AllocationId", P_STR }, { "PublicIp", P_STR }, { "InstanceId", P_STR }, { "NetworkInterfaceId", P_STR },
+	{ "PrivateIpAddress", P_STR }, { "AllowReassociation", P_BOOL }, DRYRUN, END,
+};
+static const struct api_param p_disassociate_address[] = {
+	{ "AssociationId", P_STR }, { "PublicIp", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_release_address[] = {
+	{ "AllocationId", P_STR }, { "PublicIp", P_STR }, { "NetworkBorderGroup", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_describe_addresses[] = {
+	{ "AllocationId.N", P_STR }, { "PublicIp.N", P_STR }, FILTERS, DRYRUN, END,
+};
+
 const struct api_action api_actions[] = {
+	{ "AllocateAddress", act_allocate_address, true, p_allocate_address },
+	{ "AssociateAddress", act_associate_address, true, p_associate_address },
+	{ "AttachInternetGateway", act_attach_internet_gateway, true, p_igw_vpc },
 	{ "AuthorizeSecurityGroupEgress", act_authorize_security_group_egress, true, p_authorize_sg_egress },
 	{ "AuthorizeSecurityGroupIngress", act_authorize_security_group_ingress, true, p_authorize_sg_ingress },
 	{ "CancelImportTask", act_cancel_import_task, true, p_cancel_import_task },
+	{ "CreateInternetGateway", act_create_internet_gateway, true, p_create_internet_gateway },
 	{ "CreateKeyPair", act_create_key_pair, true, p_create_key_pair },
 	{ "CreateNetworkAcl", act_create_network_acl, true, p_create_network_acl },
 	{ "CreateNetworkAclEntry", act_create_network_acl_entry, true, p_network_acl_entry },
@@ -218,6 +246,7 @@ const struct api_action api_actions[] = {
 	{ "CreateSubnet", act_create_subnet, true, p_create_subnet },
 	{ "CreateTags", act_create_tags, true, p_create_tags },
 	{ "CreateVpc", act_create_vpc, true, p_create_vpc },
+	{ "DeleteInternetGateway", act_delete_internet_gateway, true, p_delete_internet_gateway },
 	{ "DeleteKeyPair", act_delete_key_pair, true, p_delete_key_pair },
 	{ "DeleteNetworkAcl", act_delete_network_acl, true, p_network_acl_id },
 	{ "DeleteNetworkAclEntry", act_delete_network_acl_entry, true, p_delete_network_acl_entry },
@@ -227,6 +256,7 @@ const struct api_action api_actions[] = {
 	{ "DeleteVpc", act_delete_vpc, true, p_delete_vpc },
 	{ "DeregisterImage", act_deregister_image, true, p_deregister_image },
 	{ "DescribeAccountAttributes", act_describe_account_attributes, false, p_describe_account_attributes },
+	{ "DescribeAddresses", act_describe_addresses, false, p_describe_addresses },
 	{ "DescribeAvailabilityZones", act_describe_availability_zones, false, p_describe_availability_zones },
 	{ "DescribeImageAttribute", act_describe_image_attribute, false, p_describe_image_attribute },
 	{ "DescribeImages", act_describe_images, false, p_describe_images },
@@ -234,6 +264,7 @@ const struct api_action api_actions[] = {
 	{ "DescribeInstanceAttribute", act_describe_instance_attribute, false, p_describe_instance_attribute },
 	{ "DescribeInstanceTypes", act_describe_instance_types, false, p_describe_instance_types },
 	{ "DescribeInstances", act_describe_instances, false, p_describe_instances },
+	{ "DescribeInternetGateways", act_describe_internet_gateways, false, p_describe_internet_gateways },
 	{ "DescribeKeyPairs", act_describe_key_pairs, false, p_describe_key_pairs },
 	{ "DescribeNetworkAcls", act_describe_network_acls, false, p_describe_network_acls },
 	{ "DescribeNetworkInterfaces", act_describe_network_interfaces, false, p_describe_network_interfaces },
@@ -243,6 +274,8 @@ const struct api_action api_actions[] = {
 	{ "DescribeSubnets", act_describe_subnets, false, p_describe_subnets },
 	{ "DescribeTags", act_describe_tags, false, p_describe_tags },
 	{ "DescribeVpcs", act_describe_vpcs, false, p_describe_vpcs },
+	{ "DetachInternetGateway", act_detach_internet_gateway, true, p_igw_vpc },
+	{ "DisassociateAddress", act_disassociate_address, true, p_disassociate_address },
 	{ "GetConsoleOutput", act_get_console_output, false, p_get_console_output },
 	{ "GetConsoleScreenshot", act_get_console_screenshot, false, p_get_console_screenshot },
 	{ "ImportImage", act_import_image, true, p_import_image },
@@ -252,6 +285,7 @@ const struct api_action api_actions[] = {
 	{ "ModifySubnetAttribute", act_modify_subnet_attribute, true, p_modify_subnet_attribute },
 	{ "RebootInstances", act_reboot_instances, true, p_instance_ids },
 	{ "RegisterImage", act_register_image, true, p_register_image },
+	{ "ReleaseAddress", act_release_address, true, p_release_address },
 	{ "ReplaceNetworkAclAssociation", act_replace_network_acl_association, true, p_replace_network_acl_association },
 	{ "ReplaceNetworkAclEntry", act_replace_network_acl_entry, true, p_network_acl_entry },
 	{ "RevokeSecurityGroupEgress", act_revoke_security_group_egress, true, p_revoke_sg_egress },

@@ -77,3 +77,15 @@ int act_describe_network_interfaces(struct api_req *r);
 /* Writes an instance's VPC fields and networkInterfaceSet; 1 when it has
  * an ENI, 0 when not (nothing written), -EIO. */
 int vpcs_write_instance_net(struct api_req *r, const char *instance_id);
+
+/* act_addresses.c: internet gateways and Elastic IPs */
+int act_create_internet_gateway(struct api_req *r);
+int act_attach_internet_gateway(struct api_req *r);
+int act_detach_internet_gateway(struct api_req *r);
+int act_delete_internet_gateway(struct api_req *r);
+int act_describe_internet_gateways(struct api_req *r);
+int act_allocate_address(struct api_req *r);
+int act_associate_address(struct api_req *r);
+int act_disassociate_address(struct api_req *r);
+int act_release_address(struct api_req *r);
+int act_describe_addresses(struct api_req *r);

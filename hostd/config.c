@@ -9,6 +9,7 @@
 
 #include "lib/buf.h"
 #include "lib/util.h"
+#include "net/cidr.h"
 
 void config_defaults(struct config *cfg)
 {
@@ -27,6 +28,9 @@ void config_defaults(struct config *cfg)
 	cfg->default_vcpu_quota = 64;
 	cfg->stop_timeout_s = 120;
 	cfg->terminated_visible_s = 3600;
+	/* TEST-NET-2 (RFC 5737): never routed, so nothing can be mistaken for a
+	 * real internet address. */
+	snprintf(cfg->public_cidr, sizeof(cfg->public_cidr), "198.51.100.0/24");
 }
 
 void config_free(struct config *cfg)
@@ -116,6 +120,14 @@ static int host_key(struct config *cfg, const char *k, const char *v)
 	}
 	if (!strcmp(k, "libvirt_uri"))
 		return set_str(cfg->libvirt_uri, sizeof(cfg->libvirt_uri), v);
+	if (!strcmp(k, "public_cidr")) {
+		struct cidr c;
+
+		/* room for the router, at most a /16 of addresses to hand out */
+		if (cidr_parse(v, &c) < 0 || c.prefix < 16 || c.prefix > 29)
+			return -EINVAL;
+		return set_str(cfg->public_cidr, sizeof(cfg->public_cidr), v);
+	}
 	if (!strcmp(k, "accel")) {
 		if (strcmp(v, "auto") && strcmp(v, "kvm") && strcmp(v, "tcg"))
 			return -EINVAL;

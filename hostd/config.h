@@ -35,6 +35,9 @@ struct config {
 	 * whose real path lies under one may be imported. "" = any file hostd
 	 * can read (a single-user homelab's trust decision). */
 	char import_dirs[4096];
+	/* Public and Elastic IPs come from this pool; its first address is the
+	 * public router (net/publicnet.h). */
+	char public_cidr[20];
 	struct config_account *accounts;
 	size_t naccounts;
 };

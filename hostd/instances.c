@@ -18,6 +18,7 @@
 #include "hostd/hostd.h"
 #include "hostd/instances.h"
 #include "hostd/netsync.h"
+#include "hostd/publicips.h"
 #include "hostd/store.h"
 #include "hostd/vpcs.h"
 #include "lib/cmd.h"
@@ -204,9 +205,18 @@ static int cas_state(struct hostd *h, const char *id, const char *from, const ch
 	sqlite3_bind_int64(st, 6, now_ms());
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return -EIO;
-	if (sqlite3_changes(store_db(h->store)) == 1)
-		log_info("instance", "%s: %s -> %s", id, from, to);
-	return sqlite3_changes(store_db(h->store)) == 1 ? 0 : -ESTALE;
+	if (sqlite3_changes(store_db(h->store)) != 1)
+		return -ESTALE;
+	log_info("instance", "%s: %s -> %s", id, from, to);
+	/* A stopped instance loses its automatic public IP (EC2); the NAT
+	 * follows. Terminate releases the ENIs and syncs the VPC itself. */
+	if (!strcmp(to, "stopped") || !strcmp(to, "terminated")) {
+		if (pubip_release(h, id) < 0)
+			return -EIO;
+		if (!strcmp(to, "stopped"))
+			netsync_instance(h, id);
+	}
+	return 0;
 }
 
 static void transition(struct hostd *h, const struct work *w, const char *to, const char *code, const char *msg)

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hostd/config.h"
 #include "hostd/hostd.h"
+#include "hostd/publicips.h"
 #include "hostd/store.h"
 #include "hostd/vpcs.h"
 #include "lib/ids.h"
@@ -15,6 +17,7 @@
 #include "lib/util.h"
 #include "net/cidr.h"
 #include "net/firewall.h"
+#include "net/publicnet.h"
 
 #define DIRTY_MAX 64
 
@@ -328,6 +331,27 @@ static void mark(const char *vpc_id, bool failed)
 		snprintf(dirty[free_slot], ID_MAX, "%s", vpc_id);
 }
 
+/* Public and Elastic IPs: NAT and the link to the public namespace while
+ * the VPC has an internet gateway. */
+static int sync_public(struct hostd *h, const char *vpc_id, const char *ns)
+{
+	struct net_nat *map = NULL;
+	struct cidr pool;
+	size_t n = 0;
+	int r = pubip_map(h, vpc_id, &map, &n);
+
+	if (r < 0)
+		return r;
+	if (cidr_parse(h->cfg->public_cidr, &pool) < 0)
+		r = -EINVAL;
+	else if (r == 1)
+		r = net_public_vpc(ns, vpc_id, &pool, map, n);
+	else
+		r = net_public_vpc_remove(ns, vpc_id);
+	pubip_map_free(map, n);
+	return r;
+}
+
 int netsync_firewall(struct hostd *h, const char *vpc_id)
 {
 	struct model m = { 0 };
@@ -341,6 +365,8 @@ int netsync_firewall(struct hostd *h, const char *vpc_id)
 	}
 	if (r == 0)
 		r = fw_apply(&m.vpc, NULL, why, sizeof(why));
+	if (r == 0 && (r = sync_public(h, vpc_id, m.vpc.ns)) < 0)
+		snprintf(why, sizeof(why), "public addresses: %s", strerror(-r));
 	if (r < 0)
 		log_err("net", "%s: firewall not applied: %s", vpc_id, why[0] ? why : strerror(-r));
 	mark(vpc_id, r < 0);
@@ -352,6 +378,21 @@ out:
 void netsync_vpc(struct hostd *h, const char *vpc_id)
 {
 	netsync_firewall(h, vpc_id);
+}
+
+void netsync_instance(struct hostd *h, const char *instance_id)
+{
+	sqlite3_stmt *st = store_stmt(h->store, "SELECT DISTINCT vpc_id FROM enis WHERE instance_id = ?");
+	char vpcs[8][ID_MAX];
+	size_t n = 0;
+
+	if (!st)
+		return;
+	sqlite3_bind_text(st, 1, instance_id, -1, SQLITE_STATIC);
+	while (n < 8 && sqlite3_step(st) == SQLITE_ROW)
+		snprintf(vpcs[n++], ID_MAX, "%s", col(st, 0));
+	for (size_t i = 0; i < n; i++)
+		netsync_vpc(h, vpcs[i]);
 }
 
 void netsync_retry(struct hostd *h)

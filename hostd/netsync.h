@@ -15,5 +15,7 @@ int netsync_firewall(struct hostd *h, const char *vpc_id);
 /* The same for API handlers after their commit: the API change stands
  * whatever the host says; the reconciler retries. */
 void netsync_vpc(struct hostd *h, const char *vpc_id);
+/* netsync_vpc for every VPC the instance has an ENI in. */
+void netsync_instance(struct hostd *h, const char *instance_id);
 /* Re-applies the VPCs whose last apply failed (the reconciler's tick). */
 void netsync_retry(struct hostd *h);

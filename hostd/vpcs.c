@@ -115,6 +115,22 @@ int vpc_insert(struct store *s, const char *account, const struct cidr *c, bool 
 		if ((r = insert_nacl_entry(s, acl, eg, 100, "allow")) < 0 ||
 		    (r = insert_nacl_entry(s, acl, eg, 32767, "deny")) < 0)
 			return r;
+	if (is_default) {
+		/* The default VPC comes with an internet gateway, as on EC2. */
+		char igw[ID_MAX];
+
+		if (id_new("igw", igw) < 0)
+			return -EIO;
+		st = store_stmt(s, "INSERT INTO internet_gateways(id, account_id, vpc_id, created_ms) VALUES (?, ?, ?, ?)");
+		if (!st)
+			return -EIO;
+		sqlite3_bind_text(st, 1, igw, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, account, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, now);
+		if ((r = step_done(st)) < 0)
+			return r;
+	}
 	memcpy(id_out, id, ID_MAX);
 	return 0;
 }

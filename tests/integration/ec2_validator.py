@@ -199,9 +199,15 @@ def _check_blob(text):
     return None
 
 
-def _make_string_check(meta):
+# Values real EC2 sends outside the model's enum, documented by AWS: an
+# internet gateway's attachment state is "available" while attached (the
+# API reference for InternetGatewayAttachment says so).
+_ENUM_EXTRA = {"AttachmentStatus": {"available"}}
+
+
+def _make_string_check(meta, shape_name=None):
     enum = meta.get("enum")
-    enum = frozenset(enum) if enum else None
+    enum = frozenset(enum) | _ENUM_EXTRA.get(shape_name, set()) if enum else None
     if enum is not None:
         vals = sorted(enum)
         enum_desc = "[%s%s]" % (", ".join(vals[:12]),
@@ -275,7 +281,7 @@ def _compile(shape):
             elif t == "blob":
                 node.check = _check_blob
             elif t in ("string", "character"):
-                node.check = _make_string_check(meta)
+                node.check = _make_string_check(meta, shape.name)
             else:
                 raise NotImplementedError("shape %s: type %s" % (shape.name, t))
             _nodes[shape.name] = node

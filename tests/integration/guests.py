@@ -114,3 +114,7 @@ def cleanup_net(state_dir):
         if vpc.startswith("vpc-"):
             subprocess.run(["ip", "netns", "del", "hostd-" + vpc], capture_output=True)
             shutil.rmtree("/run/hostd-net/hostd-" + vpc, ignore_errors=True)
+    # hostd's public namespace goes with the last VPC linked to it
+    links = subprocess.run(["ip", "-n", "hostd-public", "-o", "link"], capture_output=True, text=True)
+    if links.returncode == 0 and " pb-" not in links.stdout:
+        subprocess.run(["ip", "netns", "del", "hostd-public"], capture_output=True)
