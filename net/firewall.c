@@ -7,7 +7,10 @@
  *     the egress gate (physdev-in tap -> hd-o-<eni>: RETURN if allowed, else
  *     DROP) and the ingress gate (bridged: physdev-out tap; routed into the
  *     subnet: -o bridge -d ip -> hd-i-<eni>: ACCEPT if allowed, else DROP),
- *     and a DROP for anything else going into a subnet bridge.
+ *     and a DROP for anything else going into a subnet bridge. An ENI's
+ *     chains jump to its groups' chains, hd-gi-<sg> (ACCEPT) and hd-ge-<sg>
+ *     (allowed: mark 0x400000 and RETURN; the ENI chain returns on the
+ *     mark), so each group's rules are loaded once.
  *   INPUT -> hd-in: from a subnet bridge only DHCP, DNS and the metadata
  *     service (169.254.169.254:80, also when DNATed) reach the namespace.
  *   NACLs: hd-ni-<subnet> (entering) and hd-ne-<subnet> (leaving).
@@ -390,6 +393,11 @@ static void add_proto(struct buf *b, int p, int from, int to)
 	buf_printf(b, " -p %d", p);
 }
 
+/* Egress allowed by some group: the group chain marks the packet and
+ * returns, and the ENI's chain returns on the mark, so the packet goes on to
+ * its destination's ingress gate in hd-fwd. */
+#define EGRESS_MARK "0x400000/0x400000"
+
 static void add_sg_rule(struct buf *b, const char *chain, const struct fw_sg_rule *r, bool egress)
 {
 	buf_printf(b, "-A %s", chain);
@@ -400,7 +408,22 @@ static void add_sg_rule(struct buf *b, const char *chain, const struct fw_sg_rul
 		buf_printf(b, " -m set --match-set hd-%s %s", id_hex(r->group_id), egress ? "dst" : "src");
 	}
 	add_proto(b, parse_proto(r->protocol), r->from_port, r->to_port);
-	buf_adds(b, egress ? " -j RETURN\n" : " -j ACCEPT\n");
+	buf_adds(b, egress ? " -j MARK --set-xmark " EGRESS_MARK "\n" : " -j ACCEPT\n");
+	if (egress)
+		buf_printf(b, "-A %s -m mark --mark " EGRESS_MARK " -j RETURN\n", chain);
+}
+
+/* true when an attached ENI is a member of g: only those groups get chains. */
+static bool group_used(const struct fw_vpc *m, const struct fw_group *g)
+{
+	for (size_t i = 0; i < m->nenis; i++) {
+		if (!m->enis[i].tap)
+			continue;
+		for (size_t j = 0; j < m->enis[i].ngroups; j++)
+			if (!strcmp(m->enis[i].group_ids[j], g->id))
+				return true;
+	}
+	return false;
 }
 
 static int cmp_nacl(const void *a, const void *b)
@@ -459,6 +482,12 @@ static void render_ipt(const struct fw_vpc *m, struct buf *b)
 			continue;
 		buf_printf(b, ":hd-i-%s - [0:0]\n", id_hex(m->enis[i].id));
 		buf_printf(b, ":hd-o-%s - [0:0]\n", id_hex(m->enis[i].id));
+	}
+	for (size_t i = 0; i < m->ngroups; i++) {
+		if (!group_used(m, &m->groups[i]))
+			continue;
+		buf_printf(b, ":hd-gi-%s - [0:0]\n", id_hex(m->groups[i].id));
+		buf_printf(b, ":hd-ge-%s - [0:0]\n", id_hex(m->groups[i].id));
 	}
 
 	/* FORWARD: the metadata service when it is served beyond this
@@ -520,7 +549,23 @@ static void render_ipt(const struct fw_vpc *m, struct buf *b)
 		add_nacl_chain(b, &m->subnets[i], true);
 	}
 
-	/* Per ENI: the union of its groups' rules. */
+	/* Per group, its rules once: a host's rule count, not rules times
+	 * members, is what a change costs to load. */
+	for (size_t i = 0; i < m->ngroups; i++) {
+		const struct fw_group *g = &m->groups[i];
+		char in[32], out[32];
+
+		if (!group_used(m, g))
+			continue;
+		snprintf(in, sizeof(in), "hd-gi-%s", id_hex(g->id));
+		snprintf(out, sizeof(out), "hd-ge-%s", id_hex(g->id));
+		for (size_t k = 0; k < g->ningress; k++)
+			add_sg_rule(b, in, &g->ingress[k], false);
+		for (size_t k = 0; k < g->negress; k++)
+			add_sg_rule(b, out, &g->egress[k], true);
+	}
+
+	/* Per ENI: the union of its groups. */
 	for (size_t i = 0; i < m->nenis; i++) {
 		const struct fw_eni *e = &m->enis[i];
 		char in[32], out[32];
@@ -529,19 +574,14 @@ static void render_ipt(const struct fw_vpc *m, struct buf *b)
 			continue;
 		snprintf(in, sizeof(in), "hd-i-%s", id_hex(e->id));
 		snprintf(out, sizeof(out), "hd-o-%s", id_hex(e->id));
-		for (size_t j = 0; j < e->ngroups; j++) {
-			const struct fw_group *g = find_group(m, e->group_ids[j]);
-
-			for (size_t k = 0; k < g->ningress; k++)
-				add_sg_rule(b, in, &g->ingress[k], false);
-		}
+		for (size_t j = 0; j < e->ngroups; j++)
+			buf_printf(b, "-A %s -j hd-gi-%s\n", in, id_hex(e->group_ids[j]));
 		buf_printf(b, "-A %s -j DROP\n", in);
-		for (size_t j = 0; j < e->ngroups; j++) {
-			const struct fw_group *g = find_group(m, e->group_ids[j]);
-
-			for (size_t k = 0; k < g->negress; k++)
-				add_sg_rule(b, out, &g->egress[k], true);
-		}
+		if (e->ngroups)
+			buf_printf(b, "-A %s -j MARK --set-xmark 0x0/0x400000\n", out);
+		for (size_t j = 0; j < e->ngroups; j++)
+			buf_printf(b, "-A %s -j hd-ge-%s\n-A %s -m mark --mark " EGRESS_MARK " -j RETURN\n", out,
+				   id_hex(e->group_ids[j]), out);
 		buf_printf(b, "-A %s -j DROP\n", out);
 	}
 }

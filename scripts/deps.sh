@@ -23,6 +23,8 @@ PKGS=(
   iptables ipset iproute2 procps iputils-ping
   # VPC networking: dnsmasq (binary only, no system service) per subnet and VPC
   dnsmasq-base
+  # bench/sg: TCP throughput across the subnet bridge
+  iperf3
 )
 
 missing=()
