@@ -645,6 +645,55 @@ static void write_groups_of(struct xml *x, const struct eni_view *e)
 	xml_close(x);
 }
 
+/* A NetworkInterface (DescribeNetworkInterfaces item, CreateNetworkInterface). */
+static int write_eni(struct api_req *r, const struct eni_view *e, const char *elem)
+{
+	struct xml *x = &r->x;
+	char dns[128];
+
+	eni_dns_name(r->h, e->ip, dns, sizeof(dns));
+	xml_open(x, elem);
+	xml_text(x, "networkInterfaceId", e->id);
+	xml_text(x, "subnetId", e->subnet);
+	xml_text(x, "vpcId", e->vpc);
+	xml_text(x, "availabilityZone", e->az);
+	xml_text(x, "description", e->desc);
+	xml_text(x, "ownerId", e->account);
+	xml_bool(x, "requesterManaged", false);
+	xml_text(x, "status", e->status);
+	xml_text(x, "macAddress", e->mac);
+	xml_text(x, "privateIpAddress", e->ip);
+	xml_text(x, "privateDnsName", dns);
+	xml_bool(x, "sourceDestCheck", e->sdc);
+	write_groups_of(x, e);
+	if (e->instance[0]) {
+		xml_open(x, "attachment");
+		xml_text(x, "attachmentId", e->attach_id);
+		xml_text(x, "instanceId", e->instance);
+		xml_text(x, "instanceOwnerId", e->account);
+		xml_int(x, "deviceIndex", e->device_index);
+		xml_int(x, "networkCardIndex", 0);
+		xml_text(x, "status", e->attach_state);
+		xml_time(x, "attachTime", e->created_ms);
+		xml_bool(x, "deleteOnTermination", e->dot);
+		xml_close(x);
+	}
+	if (tags_write(r->h->store, x, r->account_id, e->id) < 0)
+		return -EIO;
+	xml_open(x, "privateIpAddressesSet");
+	xml_open(x, "item");
+	xml_text(x, "privateIpAddress", e->ip);
+	xml_text(x, "privateDnsName", dns);
+	xml_bool(x, "primary", true);
+	xml_close(x);
+	xml_close(x);
+	xml_open(x, "ipv6AddressesSet");
+	xml_close(x);
+	xml_text(x, "interfaceType", "interface");
+	xml_close(x);
+	return 0;
+}
+
 static const char *const eni_filters[] = {
 	"network-interface-id", "subnet-id", "vpc-id", "private-ip-address", "addresses.private-ip-address",
 	"private-dns-name", "mac-address", "status", "attachment.instance-id", "attachment.attachment-id",
@@ -724,47 +773,10 @@ int act_describe_network_interfaces(struct api_req *r)
 			ret = 0;
 			goto out;
 		}
-		xml_open(x, "item");
-		xml_text(x, "networkInterfaceId", e->id);
-		xml_text(x, "subnetId", e->subnet);
-		xml_text(x, "vpcId", e->vpc);
-		xml_text(x, "availabilityZone", e->az);
-		xml_text(x, "description", e->desc);
-		xml_text(x, "ownerId", e->account);
-		xml_bool(x, "requesterManaged", false);
-		xml_text(x, "status", e->status);
-		xml_text(x, "macAddress", e->mac);
-		xml_text(x, "privateIpAddress", e->ip);
-		xml_text(x, "privateDnsName", dns);
-		xml_bool(x, "sourceDestCheck", e->sdc);
-		write_groups_of(x, e);
-		if (e->instance[0]) {
-			xml_open(x, "attachment");
-			xml_text(x, "attachmentId", e->attach_id);
-			xml_text(x, "instanceId", e->instance);
-			xml_text(x, "instanceOwnerId", e->account);
-			xml_int(x, "deviceIndex", e->device_index);
-			xml_int(x, "networkCardIndex", 0);
-			xml_text(x, "status", e->attach_state);
-			xml_time(x, "attachTime", e->created_ms);
-			xml_bool(x, "deleteOnTermination", e->dot);
-			xml_close(x);
-		}
-		if (tags_write(s, x, r->account_id, e->id) < 0) {
+		if (write_eni(r, e, "item") < 0) {
 			ret = api_err_internal(r);
 			goto out;
 		}
-		xml_open(x, "privateIpAddressesSet");
-		xml_open(x, "item");
-		xml_text(x, "privateIpAddress", e->ip);
-		xml_text(x, "privateDnsName", dns);
-		xml_bool(x, "primary", true);
-		xml_close(x);
-		xml_close(x);
-		xml_open(x, "ipv6AddressesSet");
-		xml_close(x);
-		xml_text(x, "interfaceType", "interface");
-		xml_close(x);
 		emitted++;
 	}
 	xml_close(x);
@@ -840,4 +852,140 @@ int vpcs_write_instance_net(struct api_req *r, const char *instance_id)
 	xml_close(x);
 	eni_views_free(v, nv);
 	return 1;
+}
+
+int act_create_network_interface(struct api_req *r)
+{
+	struct store *s = r->h->store;
+	struct tag_list tags = { 0 };
+	struct subnet_info sn;
+	struct eni_view *v = NULL;
+	const char **groups = NULL;
+	const char *subnet, *ip = api_str(r, "PrivateIpAddress"), *desc = api_str(r, "Description");
+	char id[ID_MAX], ipbuf[16], defgroup[ID_MAX];
+	const char *onegroup[1];
+	size_t ng = 0, nv = 0;
+	int ret, e;
+
+	if ((ret = api_need_str(r, "SubnetId", &subnet)) < 0)
+		return ret;
+	if (!id_valid("subnet", subnet))
+		return api_err(r, 400, "InvalidSubnetID.Malformed", "Invalid id: \"%.64s\"", subnet);
+	if (api_str(r, "SecondaryPrivateIpAddressCount") || api_str(r, "Ipv6AddressCount"))
+		return api_err(r, 400, "UnsupportedOperation",
+			       "Secondary private addresses and IPv6 are not supported on this host yet.");
+	if (desc && strlen(desc) > 255)
+		return api_err(r, 400, "InvalidParameterValue", "Description is longer than 255 characters.");
+	e = subnet_lookup(r->h, r->account_id, subnet, &sn);
+	if (e == -ENOENT)
+		return api_err(r, 400, "InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", subnet);
+	if (e < 0)
+		return api_err_internal(r);
+	if ((ret = api_list(r, "SecurityGroupId", &groups, &ng)) < 0)
+		goto out;
+	if (ng > 5) {
+		ret = api_err(r, 400, "SecurityGroupsPerInterfaceLimitExceeded",
+			      "The maximum number of security groups per interface has been reached.");
+		goto out;
+	}
+	for (size_t i = 0; i < ng; i++) {
+		if (!id_valid("sg", groups[i])) {
+			ret = api_err(r, 400, "InvalidGroupId.Malformed", "Invalid id: \"%.64s\"", groups[i]);
+			goto out;
+		}
+		e = vpc_group_in(s, r->account_id, sn.vpc_id, groups[i]);
+		if (e < 0) {
+			ret = api_err_internal(r);
+			goto out;
+		}
+		if (!e) {
+			ret = api_err(r, 400, "InvalidGroup.NotFound", "The security group '%s' does not exist in VPC '%s'",
+				      groups[i], sn.vpc_id);
+			goto out;
+		}
+	}
+	if (!ng) {
+		if (vpc_group_by_name(s, sn.vpc_id, "default", defgroup) < 0) {
+			ret = api_err_internal(r);
+			goto out;
+		}
+		onegroup[0] = defgroup;
+	}
+	if ((ret = tags_from_specs(r, "network-interface", &tags)) < 0)
+		goto out;
+	if (store_begin(s) < 0) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	{
+		struct eni_new en = { .sn = &sn, .ip = ip, .groups = ng ? groups : onegroup, .ngroups = ng ? ng : 1,
+				      .description = desc };
+
+		e = eni_insert(r->h, r->account_id, &en, id, ipbuf);
+	}
+	if (e < 0 || tags_set(s, r->account_id, id, "network-interface", &tags) < 0 || store_commit(s) < 0) {
+		store_rollback(s);
+		if (e == -EADDRINUSE)
+			ret = api_err(r, 400, "InvalidIPAddress.InUse", "Address %s is in use.", ip);
+		else if (e == -EINVAL)
+			ret = api_err(r, 400, "InvalidParameterValue",
+				      "Address %.64s does not fall within the subnet's address range or is reserved.", ip);
+		else if (e == -ENOSPC)
+			ret = api_err(r, 400, "InsufficientFreeAddressesInSubnet",
+				      "There are not enough free addresses in subnet '%s'.", sn.id);
+		else
+			ret = api_err_internal(r);
+		goto out;
+	}
+	vpc_refresh_hosts(r->h, sn.vpc_id);
+	if (eni_views(s, r->account_id, NULL, id, &v, &nv) < 0 || nv != 1) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	ret = write_eni(r, &v[0], "networkInterface") < 0 ? api_err_internal(r) : 0;
+out:
+	eni_views_free(v, nv);
+	tag_list_free(&tags);
+	free(groups);
+	return ret;
+}
+
+int act_delete_network_interface(struct api_req *r)
+{
+	struct store *s = r->h->store;
+	struct eni_view *v = NULL;
+	const char *id;
+	char vpc[ID_MAX];
+	size_t nv = 0;
+	int ret;
+
+	if ((ret = api_need_str(r, "NetworkInterfaceId", &id)) < 0)
+		return ret;
+	if (!id_valid("eni", id))
+		return api_err(r, 400, "InvalidNetworkInterfaceID.Malformed", "Invalid id: \"%.64s\"", id);
+	if (eni_views(s, r->account_id, NULL, id, &v, &nv) < 0)
+		return api_err_internal(r);
+	if (!nv) {
+		ret = api_err(r, 400, "InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist",
+			      id);
+		goto out;
+	}
+	if (v[0].instance[0]) {
+		ret = api_err(r, 400, "InvalidNetworkInterface.InUse", "The network interface '%s' is currently in use.",
+			      id);
+		goto out;
+	}
+	snprintf(vpc, sizeof(vpc), "%s", v[0].vpc);
+	if (store_begin(s) < 0 || exec1(s, "DELETE FROM enis WHERE id = ?1", id) < 0 ||
+	    tags_delete_all(s, r->account_id, id) < 0 || store_commit(s) < 0) {
+		store_rollback(s);
+		ret = api_err_internal(r);
+		goto out;
+	}
+	vpc_refresh_hosts(r->h, vpc);
+	xml_bool(&r->x, "return", true);
+	ret = 0;
+out:
+	eni_views_free(v, nv);
+	return ret;
 }

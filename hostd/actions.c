@@ -140,8 +140,14 @@ static const struct api_param p_modify_subnet_attribute[] = {
 	{ "EnableDns64.Value", P_BOOL }, { "PrivateDnsHostnameTypeOnLaunch", P_STR },
 	{ "EnableResourceNameDnsARecordOnLaunch.Value", P_BOOL },
 	{ "EnableResourceNameDnsAAAARecordOnLaunch.Value", P_BOOL }, { "EnableLniAtDeviceIndex", P_INT },
-	{ "DisableLniAtDeviceIndex.Value", P_BOOL }, DRYRUN, END,
+	{ "DisableLniAtDeviceIndex.Value", P_BOOL }, END, /* no DryRun in this action's model */
 };
+static const struct api_param p_create_network_interface[] = {
+	{ "SubnetId", P_STR }, { "Description", P_STR }, { "PrivateIpAddress", P_STR }, { "SecurityGroupId.N", P_STR },
+	{ "SecondaryPrivateIpAddressCount", P_INT }, { "Ipv6AddressCount", P_INT }, { "ClientToken", P_STR },
+	TAGSPEC, DRYRUN, END,
+};
+static const struct api_param p_delete_network_interface[] = { { "NetworkInterfaceId", P_STR }, DRYRUN, END };
 static const struct api_param p_describe_network_interfaces[] = {
 	{ "NetworkInterfaceId.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
 };
@@ -149,10 +155,12 @@ static const struct api_param p_describe_network_interfaces[] = {
 const struct api_action api_actions[] = {
 	{ "CancelImportTask", act_cancel_import_task, true, p_cancel_import_task },
 	{ "CreateKeyPair", act_create_key_pair, true, p_create_key_pair },
+	{ "CreateNetworkInterface", act_create_network_interface, true, p_create_network_interface },
 	{ "CreateSubnet", act_create_subnet, true, p_create_subnet },
 	{ "CreateTags", act_create_tags, true, p_create_tags },
 	{ "CreateVpc", act_create_vpc, true, p_create_vpc },
 	{ "DeleteKeyPair", act_delete_key_pair, true, p_delete_key_pair },
+	{ "DeleteNetworkInterface", act_delete_network_interface, true, p_delete_network_interface },
 	{ "DeleteSubnet", act_delete_subnet, true, p_delete_subnet },
 	{ "DeleteTags", act_delete_tags, true, p_create_tags },
 	{ "DeleteVpc", act_delete_vpc, true, p_delete_vpc },

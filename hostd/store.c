@@ -8,7 +8,9 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
-#define STMT_CACHE 64
+/* More than the distinct statements hostd has: an eviction could finalize a
+ * statement a caller is still stepping through. */
+#define STMT_CACHE 256
 
 struct store {
 	sqlite3 *db;

@@ -184,6 +184,23 @@ int vpc_ensure_default(struct hostd *h, const char *account)
 	return vpc_realize(h, vpc);
 }
 
+int vpc_default_id(struct hostd *h, const char *account, char out[ID_MAX])
+{
+	sqlite3_stmt *st;
+	int r = vpc_ensure_default(h, account);
+
+	if (r < 0)
+		return r;
+	st = store_stmt(h->store, "SELECT id FROM vpcs WHERE account_id = ?1 AND is_default = 1");
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return -EIO;
+	snprintf(out, ID_MAX, "%s", coltext(st, 0));
+	return 0;
+}
+
 static int subnet_row(struct hostd *h, sqlite3_stmt *st, struct subnet_info *out)
 {
 	int rc = sqlite3_step(st);

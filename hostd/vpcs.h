@@ -34,6 +34,8 @@ int subnet_insert(struct store *s, const char *account, const char *vpc_id, cons
 /* The account's default VPC and default subnet, created (rows and host
  * side) on first use. Runs its own transaction: call outside one. */
 int vpc_ensure_default(struct hostd *h, const char *account);
+/* The id of the account's default VPC (ensured) into out. */
+int vpc_default_id(struct hostd *h, const char *account, char out[ID_MAX]);
 /* The subnet (account's); -ENOENT when it does not exist. */
 int subnet_lookup(struct hostd *h, const char *account, const char *subnet_id, struct subnet_info *out);
 /* The account's default subnet in the host's zone (ensured). */

@@ -208,6 +208,41 @@ def test_subnet_bad_input(ec2, ec2b):
     ec2.delete_vpc(VpcId=v2)
 
 
+def test_create_delete_network_interface(env, ec2):
+    vid = ec2.create_vpc(CidrBlock="10.80.0.0/16")["Vpc"]["VpcId"]
+    sid = ec2.create_subnet(VpcId=vid, CidrBlock="10.80.1.0/28")["Subnet"]["SubnetId"]
+    n = ec2.create_network_interface(SubnetId=sid, Description="spare", TagSpecifications=[
+        {"ResourceType": "network-interface", "Tags": [{"Key": "role", "Value": "spare"}]}])["NetworkInterface"]
+    assert n["PrivateIpAddress"] == "10.80.1.4" and n["Status"] == "available" and n["Description"] == "spare"
+    assert [g["GroupName"] for g in n["Groups"]] == ["default"] and "Attachment" not in n
+    assert n["PrivateDnsName"] == "ip-10-80-1-4.ec2.internal"
+    m = ec2.create_network_interface(SubnetId=sid, PrivateIpAddress="10.80.1.14")["NetworkInterface"]
+    assert m["PrivateIpAddress"] == "10.80.1.14"
+    for ip, code in (("10.80.1.14", "InvalidIPAddress.InUse"), ("10.80.1.15", "InvalidParameterValue"),
+                     ("10.80.1.2", "InvalidParameterValue"), ("10.80.2.5", "InvalidParameterValue")):
+        with pytest.raises(ClientError) as ei:
+            ec2.create_network_interface(SubnetId=sid, PrivateIpAddress=ip)
+        assert err_code(ei) == code, ip
+    with pytest.raises(ClientError) as ei:
+        ec2.create_network_interface(SubnetId=sid, Groups=["sg-0123456789abcdef0"])
+    assert err_code(ei) == "InvalidGroup.NotFound"
+    assert ec2.describe_subnets(SubnetIds=[sid])["Subnets"][0]["AvailableIpAddressCount"] == 9
+    got = ec2.describe_network_interfaces(Filters=[{"Name": "tag:role", "Values": ["spare"]}])["NetworkInterfaces"]
+    assert [x["NetworkInterfaceId"] for x in got] == [n["NetworkInterfaceId"]]
+    # the address is in the VPC's DNS at once
+    assert dns_query(ns_of(vid), "10.80.0.2", "ip-10-80-1-14.ec2.internal") == (0, "10.80.1.14")
+    with pytest.raises(ClientError) as ei:
+        ec2.delete_subnet(SubnetId=sid)
+    assert err_code(ei) == "DependencyViolation"
+    for x in (n, m):
+        ec2.delete_network_interface(NetworkInterfaceId=x["NetworkInterfaceId"])
+    with pytest.raises(ClientError) as ei:
+        ec2.delete_network_interface(NetworkInterfaceId=n["NetworkInterfaceId"])
+    assert err_code(ei) == "InvalidNetworkInterfaceID.NotFound"
+    ec2.delete_subnet(SubnetId=sid)
+    ec2.delete_vpc(VpcId=vid)
+
+
 def test_aws_cli_vpcs(env):
     v = env.aws("create-vpc", "--cidr-block", "10.40.0.0/16")["Vpc"]
     s = env.aws("create-subnet", "--vpc-id", v["VpcId"], "--cidr-block", "10.40.0.0/20")["Subnet"]
