@@ -1127,7 +1127,7 @@ int act_run_instances(struct api_req *r)
 	}
 	if (store_commit(s) < 0)
 		goto internal;
-	vpc_refresh_hosts(r->h, q.sn.vpc_id);
+	vpc_refresh_hosts(r->h, q.sn.vpc_id, false);
 	log_info("instance", "RunInstances: %lld x %s from %s in %s", (long long)n, q.type_name, q.image_id, res_id);
 	instmgr_kick(r->h);
 	ret = write_reservation(r, res_id);

@@ -148,11 +148,27 @@ static const struct api_param p_create_network_interface[] = {
 	TAGSPEC, DRYRUN, END,
 };
 static const struct api_param p_delete_network_interface[] = { { "NetworkInterfaceId", P_STR }, DRYRUN, END };
+static const struct api_param p_attach_network_interface[] = {
+	{ "NetworkInterfaceId", P_STR }, { "InstanceId", P_STR }, { "DeviceIndex", P_INT }, { "NetworkCardIndex", P_INT },
+	DRYRUN, END,
+};
+static const struct api_param p_detach_network_interface[] = {
+	{ "AttachmentId", P_STR }, { "Force", P_BOOL }, DRYRUN, END,
+};
+static const struct api_param p_assign_private_ip_addresses[] = {
+	{ "NetworkInterfaceId", P_STR }, { "PrivateIpAddress.N", P_STR }, { "SecondaryPrivateIpAddressCount", P_INT },
+	{ "AllowReassignment", P_BOOL }, END,
+};
+static const struct api_param p_unassign_private_ip_addresses[] = {
+	{ "NetworkInterfaceId", P_STR }, { "PrivateIpAddress.N", P_STR }, END,
+};
 static const struct api_param p_describe_network_interfaces[] = {
 	{ "NetworkInterfaceId.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
 };
 
 const struct api_action api_actions[] = {
+	{ "AssignPrivateIpAddresses", act_assign_private_ip_addresses, true, p_assign_private_ip_addresses },
+	{ "AttachNetworkInterface", act_attach_network_interface, true, p_attach_network_interface },
 	{ "CancelImportTask", act_cancel_import_task, true, p_cancel_import_task },
 	{ "CreateKeyPair", act_create_key_pair, true, p_create_key_pair },
 	{ "CreateNetworkInterface", act_create_network_interface, true, p_create_network_interface },
@@ -179,6 +195,7 @@ const struct api_action api_actions[] = {
 	{ "DescribeSubnets", act_describe_subnets, false, p_describe_subnets },
 	{ "DescribeTags", act_describe_tags, false, p_describe_tags },
 	{ "DescribeVpcs", act_describe_vpcs, false, p_describe_vpcs },
+	{ "DetachNetworkInterface", act_detach_network_interface, true, p_detach_network_interface },
 	{ "GetConsoleOutput", act_get_console_output, false, p_get_console_output },
 	{ "GetConsoleScreenshot", act_get_console_screenshot, false, p_get_console_screenshot },
 	{ "ImportImage", act_import_image, true, p_import_image },
@@ -191,5 +208,6 @@ const struct api_action api_actions[] = {
 	{ "StartInstances", act_start_instances, true, p_start_instances },
 	{ "StopInstances", act_stop_instances, true, p_stop_instances },
 	{ "TerminateInstances", act_terminate_instances, true, p_terminate_instances },
+	{ "UnassignPrivateIpAddresses", act_unassign_private_ip_addresses, true, p_unassign_private_ip_addresses },
 };
 const size_t api_nactions = ARRAY_SIZE(api_actions);

@@ -231,6 +231,30 @@ def test_create_delete_network_interface(env, ec2):
     assert [x["NetworkInterfaceId"] for x in got] == [n["NetworkInterfaceId"]]
     # the address is in the VPC's DNS at once
     assert dns_query(ns_of(vid), "10.80.0.2", "ip-10-80-1-14.ec2.internal") == (0, "10.80.1.14")
+    # secondary private addresses
+    a = ec2.assign_private_ip_addresses(NetworkInterfaceId=n["NetworkInterfaceId"], SecondaryPrivateIpAddressCount=2)
+    assert sorted(x["PrivateIpAddress"] for x in a["AssignedPrivateIpAddresses"]) == ["10.80.1.5", "10.80.1.6"]
+    ec2.assign_private_ip_addresses(NetworkInterfaceId=n["NetworkInterfaceId"], PrivateIpAddresses=["10.80.1.9"])
+    with pytest.raises(ClientError) as ei:
+        ec2.assign_private_ip_addresses(NetworkInterfaceId=m["NetworkInterfaceId"], PrivateIpAddresses=["10.80.1.9"])
+    assert err_code(ei) == "InvalidParameterValue"
+    ec2.assign_private_ip_addresses(NetworkInterfaceId=m["NetworkInterfaceId"], PrivateIpAddresses=["10.80.1.9"],
+                                    AllowReassignment=True)
+    got = {x["NetworkInterfaceId"]: x for x in ec2.describe_network_interfaces(
+        NetworkInterfaceIds=[n["NetworkInterfaceId"], m["NetworkInterfaceId"]])["NetworkInterfaces"]}
+    ips = lambda x: sorted((p["PrivateIpAddress"], p["Primary"]) for p in x["PrivateIpAddresses"])
+    assert ips(got[n["NetworkInterfaceId"]]) == [("10.80.1.4", True), ("10.80.1.5", False), ("10.80.1.6", False)]
+    assert ips(got[m["NetworkInterfaceId"]]) == [("10.80.1.14", True), ("10.80.1.9", False)]
+    assert dns_query(ns_of(vid), "10.80.0.2", "ip-10-80-1-9.ec2.internal") == (0, "10.80.1.9")
+    with pytest.raises(ClientError) as ei:
+        ec2.unassign_private_ip_addresses(NetworkInterfaceId=n["NetworkInterfaceId"], PrivateIpAddresses=["10.80.1.4"])
+    assert err_code(ei) == "InvalidParameterValue"                   # the primary
+    ec2.unassign_private_ip_addresses(NetworkInterfaceId=n["NetworkInterfaceId"],
+                                      PrivateIpAddresses=["10.80.1.5", "10.80.1.6"])
+    got = ec2.describe_network_interfaces(NetworkInterfaceIds=[n["NetworkInterfaceId"]])["NetworkInterfaces"][0]
+    assert ips(got) == [("10.80.1.4", True)]
+    f = ec2.describe_network_interfaces(Filters=[{"Name": "addresses.private-ip-address", "Values": ["10.80.1.9"]}])
+    assert [x["NetworkInterfaceId"] for x in f["NetworkInterfaces"]] == [m["NetworkInterfaceId"]]
     with pytest.raises(ClientError) as ei:
         ec2.delete_subnet(SubnetId=sid)
     assert err_code(ei) == "DependencyViolation"
@@ -362,6 +386,24 @@ def test_guest_gets_eni_address_by_dhcp_and_dns_name(env, ec2):
         tap = "tap-" + eni["NetworkInterfaceId"][-11:]
         assert "master br-" + sid[-12:] in subprocess.run(["ip", "-n", ns, "link", "show", tap],
                                                            capture_output=True, text=True).stdout
+        # hot-plug a second ENI: QEMU opens its tap (carrier up) on the bridge
+        n2 = ec2.create_network_interface(SubnetId=sid)["NetworkInterface"]["NetworkInterfaceId"]
+        with pytest.raises(ClientError) as ei:
+            ec2.attach_network_interface(NetworkInterfaceId=n2, InstanceId=iid, DeviceIndex=0)
+        assert err_code(ei) == "InvalidParameterValue"
+        att = ec2.attach_network_interface(NetworkInterfaceId=n2, InstanceId=iid, DeviceIndex=1)["AttachmentId"]
+        tap2 = "tap-" + n2[-11:]
+        line = subprocess.run(["ip", "-n", ns, "link", "show", tap2], capture_output=True, text=True).stdout
+        assert "master br-" + sid[-12:] in line and "LOWER_UP" in line, line
+        nis = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["NetworkInterfaces"]
+        assert sorted(x["Attachment"]["DeviceIndex"] for x in nis) == [0, 1]
+        with pytest.raises(ClientError) as ei:
+            ec2.detach_network_interface(AttachmentId=eni["Attachment"]["AttachmentId"])
+        assert err_code(ei) == "OperationNotPermitted"
+        ec2.detach_network_interface(AttachmentId=att)
+        assert ec2.describe_network_interfaces(NetworkInterfaceIds=[n2])["NetworkInterfaces"][0]["Status"] == "available"
+        assert subprocess.run(["ip", "-n", ns, "link", "show", tap2], capture_output=True).returncode != 0
+        ec2.delete_network_interface(NetworkInterfaceId=n2)
         with pytest.raises(ClientError) as ei:
             ec2.delete_subnet(SubnetId=sid)
         assert err_code(ei) == "DependencyViolation"
