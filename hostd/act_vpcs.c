@@ -13,6 +13,7 @@
 #include "hostd/store.h"
 #include "hostd/tags.h"
 #include "hostd/vpcs.h"
+#include "lib/buf.h"
 #include "lib/ids.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -1225,7 +1226,6 @@ int act_assign_private_ip_addresses(struct api_req *r)
 		xml_close(&r->x);
 	}
 	xml_close(&r->x);
-	xml_bool(&r->x, "return", true);
 	ret = 0;
 out:
 	free(out);
@@ -1284,6 +1284,124 @@ int act_unassign_private_ip_addresses(struct api_req *r)
 	ret = 0;
 out:
 	free(ips);
+	eni_views_free(v, nv);
+	return ret;
+}
+
+/* --- ModifyNetworkInterfaceAttribute ------------------------------------- */
+
+static int set_groups(struct api_req *r, const struct eni_view *e, const char **groups, size_t ng)
+{
+	struct store *s = r->h->store;
+	struct buf list = BUF_INIT;
+	int ret = 0;
+
+	if (ng > 5)
+		return api_err(r, 400, "SecurityGroupsPerInterfaceLimitExceeded",
+			       "The maximum number of security groups per interface has been reached.");
+	for (size_t i = 0; i < ng; i++) {
+		int in;
+
+		if (!id_valid("sg", groups[i]))
+			return api_err(r, 400, "InvalidGroupId.Malformed", "Invalid id: \"%.64s\"", groups[i]);
+		in = vpc_group_in(s, r->account_id, e->vpc, groups[i]);
+		if (in < 0)
+			return api_err_internal(r);
+		if (!in)
+			return api_err(r, 400, "InvalidGroup.NotFound", "The security group '%s' does not exist in VPC '%s'",
+				       groups[i], e->vpc);
+	}
+	if (store_begin(s) < 0)
+		return api_err_internal(r);
+	if (exec1(s, "DELETE FROM eni_groups WHERE eni_id = ?1", e->id) < 0)
+		goto internal;
+	for (size_t i = 0; i < ng; i++) {
+		sqlite3_stmt *st = store_stmt(s, "INSERT OR IGNORE INTO eni_groups(eni_id, group_id) VALUES (?1, ?2)");
+
+		if (!st || (sqlite3_bind_text(st, 1, e->id, -1, SQLITE_STATIC),
+			    sqlite3_bind_text(st, 2, groups[i], -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE)
+			goto internal;
+		buf_printf(&list, "%s%s", i ? " " : "", groups[i]);
+	}
+	/* The instance's own copy (DescribeInstanceAttribute groupSet) follows
+	 * its primary ENI. */
+	if (e->instance[0] && e->device_index == 0) {
+		sqlite3_stmt *st = store_stmt(s, "UPDATE instances SET security_group_ids = ?2 WHERE id = ?1");
+
+		if (!st || (sqlite3_bind_text(st, 1, e->instance, -1, SQLITE_STATIC),
+			    sqlite3_bind_text(st, 2, list.data ? list.data : "", -1, SQLITE_STATIC),
+			    sqlite3_step(st)) != SQLITE_DONE)
+			goto internal;
+	}
+	if (store_commit(s) < 0)
+		goto internal;
+	goto out;
+internal:
+	store_rollback(s);
+	ret = api_err_internal(r);
+out:
+	buf_free(&list);
+	return ret;
+}
+
+int act_modify_network_interface_attribute(struct api_req *r)
+{
+	struct store *s = r->h->store;
+	struct eni_view *v = NULL;
+	const char *id, **groups = NULL, *desc = api_str(r, "Description.Value"), *att = api_str(r, "Attachment.AttachmentId");
+	bool sdc_given = api_str(r, "SourceDestCheck.Value") != NULL, b = false;
+	size_t nv = 0, ng = 0;
+	int ret, nattr;
+	sqlite3_stmt *st;
+
+	if ((ret = api_need_str(r, "NetworkInterfaceId", &id)) < 0 || (ret = one_eni(r, id, &v, &nv)) < 0 ||
+	    (ret = api_list(r, "SecurityGroupId", &groups, &ng)) < 0)
+		goto out;
+	nattr = (desc != NULL) + (att != NULL) + sdc_given + (ng > 0);
+	if (nattr != 1) {
+		ret = api_err(r, 400, nattr ? "InvalidParameterCombination" : "MissingParameter",
+			      "Specify exactly one attribute: Description, SourceDestCheck, Groups or Attachment.");
+		goto out;
+	}
+	if (ng) {
+		ret = set_groups(r, &v[0], groups, ng);
+		goto out;
+	}
+	if (desc) {
+		if (strlen(desc) > 255) {
+			ret = api_err(r, 400, "InvalidParameterValue", "Description is longer than 255 characters.");
+			goto out;
+		}
+		st = store_stmt(s, "UPDATE enis SET description = ?2 WHERE id = ?1");
+		if (st) {
+			sqlite3_bind_text(st, 2, desc, -1, SQLITE_STATIC);
+		}
+	} else if (sdc_given) {
+		if ((ret = api_bool(r, "SourceDestCheck.Value", true, &b)) < 0)
+			goto out;
+		st = store_stmt(s, "UPDATE enis SET source_dest_check = ?2 WHERE id = ?1");
+		if (st)
+			sqlite3_bind_int(st, 2, b);
+	} else {
+		if (strcmp(att, v[0].attach_id)) {
+			ret = api_err(r, 400, "InvalidAttachmentID.NotFound", "Interface attachment '%.64s' does not exist.",
+				      att);
+			goto out;
+		}
+		if ((ret = api_bool(r, "Attachment.DeleteOnTermination", v[0].dot, &b)) < 0)
+			goto out;
+		st = store_stmt(s, "UPDATE enis SET delete_on_termination = ?2 WHERE id = ?1");
+		if (st)
+			sqlite3_bind_int(st, 2, b);
+	}
+	if (!st) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	ret = sqlite3_step(st) == SQLITE_DONE ? 0 : api_err_internal(r);
+out:
+	free(groups);
 	eni_views_free(v, nv);
 	return ret;
 }

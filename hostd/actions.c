@@ -162,6 +162,11 @@ static const struct api_param p_assign_private_ip_addresses[] = {
 static const struct api_param p_unassign_private_ip_addresses[] = {
 	{ "NetworkInterfaceId", P_STR }, { "PrivateIpAddress.N", P_STR }, END,
 };
+static const struct api_param p_modify_network_interface_attribute[] = {
+	{ "NetworkInterfaceId", P_STR }, { "Description.Value", P_STR }, { "SourceDestCheck.Value", P_BOOL },
+	{ "SecurityGroupId.N", P_STR }, { "Attachment.AttachmentId", P_STR }, { "Attachment.DeleteOnTermination", P_BOOL },
+	DRYRUN, END,
+};
 static const struct api_param p_describe_network_interfaces[] = {
 	{ "NetworkInterfaceId.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
 };
@@ -201,6 +206,7 @@ const struct api_action api_actions[] = {
 	{ "ImportImage", act_import_image, true, p_import_image },
 	{ "ImportKeyPair", act_import_key_pair, true, p_import_key_pair },
 	{ "ModifyInstanceAttribute", act_modify_instance_attribute, true, p_modify_instance_attribute },
+	{ "ModifyNetworkInterfaceAttribute", act_modify_network_interface_attribute, true, p_modify_network_interface_attribute },
 	{ "ModifySubnetAttribute", act_modify_subnet_attribute, true, p_modify_subnet_attribute },
 	{ "RebootInstances", act_reboot_instances, true, p_instance_ids },
 	{ "RegisterImage", act_register_image, true, p_register_image },

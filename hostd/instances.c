@@ -684,6 +684,9 @@ static void pass(struct hostd *h)
 		reconcile_one(h, &w[i]);
 	free(w);
 	purge(h);
+	pthread_mutex_lock(&h->lock);
+	store_reset_all(h->store);
+	pthread_mutex_unlock(&h->lock);
 }
 
 static void *thread_main(void *arg)

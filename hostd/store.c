@@ -389,6 +389,12 @@ sqlite3_stmt *store_stmt(struct store *s, const char *sql)
 	return st;
 }
 
+void store_reset_all(struct store *s)
+{
+	for (size_t i = 0; i < s->ncache; i++)
+		sqlite3_reset(s->cache[i].st);
+}
+
 int store_exec(struct store *s, const char *sql)
 {
 	char *msg = NULL;

@@ -846,6 +846,7 @@ int vpcs_imds_lookup(void *arg, const char *vpc_id, const char *peer_ip, char *d
 		sqlite3_bind_text(st, 2, peer_ip, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW)
 			snprintf(id, sizeof(id), "%s", coltext(st, 0));
+		sqlite3_reset(st);
 	}
 	pthread_mutex_unlock(&h->lock);
 	if (!id[0])

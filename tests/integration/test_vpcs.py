@@ -255,6 +255,30 @@ def test_create_delete_network_interface(env, ec2):
     assert ips(got) == [("10.80.1.4", True)]
     f = ec2.describe_network_interfaces(Filters=[{"Name": "addresses.private-ip-address", "Values": ["10.80.1.9"]}])
     assert [x["NetworkInterfaceId"] for x in f["NetworkInterfaces"]] == [m["NetworkInterfaceId"]]
+    # ModifyNetworkInterfaceAttribute, one attribute at a time
+    nid = n["NetworkInterfaceId"]
+    ec2.modify_network_interface_attribute(NetworkInterfaceId=nid, Description={"Value": "renamed"})
+    ec2.modify_network_interface_attribute(NetworkInterfaceId=nid, SourceDestCheck={"Value": False})
+    db = env.hostd.db()
+    db.execute("INSERT INTO security_groups(id, account_id, vpc_id, name, description, created_ms) "
+               "VALUES ('sg-0000000000000abcd', '111111111111', ?, 'web', 'web', 0)", (vid,))
+    db.commit()
+    db.close()
+    default_sg = n["Groups"][0]["GroupId"]
+    ec2.modify_network_interface_attribute(NetworkInterfaceId=nid, Groups=["sg-0000000000000abcd", default_sg])
+    got = ec2.describe_network_interfaces(NetworkInterfaceIds=[nid])["NetworkInterfaces"][0]
+    assert got["Description"] == "renamed" and got["SourceDestCheck"] is False
+    assert sorted(g["GroupName"] for g in got["Groups"]) == ["default", "web"]
+    assert [x["NetworkInterfaceId"] for x in ec2.describe_network_interfaces(
+        Filters=[{"Name": "group-name", "Values": ["web"]}])["NetworkInterfaces"]] == [nid]
+    with pytest.raises(ClientError) as ei:
+        ec2.modify_network_interface_attribute(NetworkInterfaceId=nid, Groups=["sg-0123456789abcdef0"])
+    assert err_code(ei) == "InvalidGroup.NotFound"
+    with pytest.raises(ClientError) as ei:
+        ec2.modify_network_interface_attribute(NetworkInterfaceId=nid, Description={"Value": "x"},
+                                               SourceDestCheck={"Value": True})
+    assert err_code(ei) == "InvalidParameterCombination"
+    ec2.modify_network_interface_attribute(NetworkInterfaceId=nid, Groups=[default_sg])
     with pytest.raises(ClientError) as ei:
         ec2.delete_subnet(SubnetId=sid)
     assert err_code(ei) == "DependencyViolation"
@@ -264,6 +288,13 @@ def test_create_delete_network_interface(env, ec2):
         ec2.delete_network_interface(NetworkInterfaceId=n["NetworkInterfaceId"])
     assert err_code(ei) == "InvalidNetworkInterfaceID.NotFound"
     ec2.delete_subnet(SubnetId=sid)
+    with pytest.raises(ClientError) as ei:
+        ec2.delete_vpc(VpcId=vid)                                 # the extra group is a dependency
+    assert err_code(ei) == "DependencyViolation"
+    db = env.hostd.db()
+    db.execute("DELETE FROM security_groups WHERE id = 'sg-0000000000000abcd'")   # as DeleteSecurityGroup would
+    db.commit()
+    db.close()
     ec2.delete_vpc(VpcId=vid)
 
 
