@@ -187,6 +187,8 @@ def test_wrong_state_and_bad_input(genv, g):
             fn(**kw)
         return ei.value.response["Error"]["Code"]
 
+    # the AMI's own root device (the tiny AMI's import names it /dev/sda1)
+    root = g.describe_images(ImageIds=[genv.ami])["Images"][0]["RootDeviceName"]
     assert code(g.run_instances, ImageId="ami-0123456789abcdef0", MinCount=1, MaxCount=1) == "InvalidAMIID.NotFound"
     assert code(g.run_instances, ImageId="ami-zz", MinCount=1, MaxCount=1) == "InvalidAMIID.Malformed"
     assert code(g.run_instances, ImageId=genv.ami, InstanceType="t9.huge", MinCount=1,
@@ -198,7 +200,7 @@ def test_wrong_state_and_bad_input(genv, g):
     assert code(g.run_instances, ImageId=genv.ami, MinCount=1, MaxCount=1,
                 Placement={"AvailabilityZone": "eu-west-1a"}) == "InvalidParameterValue"
     assert code(g.run_instances, ImageId=genv.ami, MinCount=1, MaxCount=1,
-                BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 0}}]) in (
+                BlockDeviceMappings=[{"DeviceName": root, "Ebs": {"VolumeSize": 0}}]) in (
         "InvalidParameterValue", "InvalidBlockDeviceMapping")
     assert code(g.stop_instances, InstanceIds=["i-0123456789abcdef0"]) == "InvalidInstanceID.NotFound"
     assert code(g.stop_instances, InstanceIds=["i-xyz"]) == "InvalidInstanceID.Malformed"

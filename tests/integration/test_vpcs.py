@@ -371,6 +371,45 @@ needs_ami = pytest.mark.skipif(not os.path.exists(TINY_AMI), reason="make tiny-a
 
 
 @needs_ami
+def test_run_instances_network_bad_input(env, ec2, ec2b):
+    """Refused before anything boots."""
+    ami = import_tiny(ec2)
+    vid = ec2.create_vpc(CidrBlock="10.90.0.0/16")["Vpc"]["VpcId"]
+    sid = ec2.create_subnet(VpcId=vid, CidrBlock="10.90.0.0/24")["Subnet"]["SubnetId"]
+    cases = [
+        (dict(SubnetId="subnet-0123456789abcdef0"), "InvalidSubnetID.NotFound"),
+        (dict(SubnetId="subnet-x"), "InvalidSubnetID.Malformed"),
+        (dict(SubnetId=sid, SecurityGroupIds=["sg-0123456789abcdef0"]), "InvalidGroup.NotFound"),
+        (dict(SubnetId=sid, SecurityGroupIds=["sg-x"]), "InvalidGroupId.Malformed"),
+        (dict(SubnetId=sid, SecurityGroups=["nope"]), "InvalidGroup.NotFound"),
+        (dict(SubnetId=sid, PrivateIpAddress="10.90.0.9", MaxCount=2), "InvalidParameterCombination"),
+        (dict(SubnetId=sid, PrivateIpAddress="10.90.0.255"), "InvalidParameterValue"),
+        (dict(SubnetId=sid, PrivateIpAddress="banana"), "InvalidParameterValue"),
+    ]
+    for kw, code in cases:
+        kw.setdefault("MaxCount", 1)
+        with pytest.raises(ClientError) as ei:
+            ec2.run_instances(ImageId=ami, InstanceType="t3.nano", MinCount=1, **kw)
+        assert err_code(ei) == code, kw
+    # a group of the default VPC cannot go on an ENI in another VPC
+    dvpc = [v for v in ec2.describe_vpcs()["Vpcs"] if v["IsDefault"]][0]["VpcId"]
+    db = env.hostd.db()
+    dsg = db.execute("SELECT id FROM security_groups WHERE vpc_id = ?", (dvpc,)).fetchone()[0]
+    db.close()
+    with pytest.raises(ClientError) as ei:
+        ec2.run_instances(ImageId=ami, InstanceType="t3.nano", MinCount=1, MaxCount=1, SubnetId=sid,
+                          SecurityGroupIds=[dsg])
+    assert err_code(ei) == "InvalidParameter"
+    # another account's subnet does not exist for B
+    with pytest.raises(ClientError) as ei:
+        ec2b.run_instances(ImageId=ami, InstanceType="t3.nano", MinCount=1, MaxCount=1, SubnetId=sid)
+    assert err_code(ei) in ("InvalidSubnetID.NotFound", "InvalidAMIID.NotFound")
+    assert ec2.describe_network_interfaces()["NetworkInterfaces"] == []
+    ec2.delete_subnet(SubnetId=sid)
+    ec2.delete_vpc(VpcId=vid)
+
+
+@needs_ami
 def test_guest_gets_eni_address_by_dhcp_and_dns_name(env, ec2):
     """One tiny-AMI guest on a new subnet with a chosen address: DHCP gives it
     that address (console marker), DNS at base+2 resolves its name, the API
