@@ -366,6 +366,9 @@ static int write_imds(struct hostd *h, const struct work *w, const char *dir)
 		close(in);
 		ret = write_file(md, "token.key", key, sizeof(key), 0600);
 	}
+	/* Readable by the unprivileged responder in the VPC namespaces. */
+	if (ret == 0)
+		ret = imdsl_share(md);
 out:
 	pthread_mutex_unlock(&h->lock);
 	buf_free(&opts);

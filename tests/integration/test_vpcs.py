@@ -450,6 +450,9 @@ def test_guest_gets_eni_address_by_dhcp_and_dns_name(env, ec2):
         text = wait_marker(ec2, iid, "HOSTD-TINY: ready", timeout=180)
         assert "HOSTD-TINY: net up 10.70.5.77" in text, text
         assert "HOSTD-TINY: instance-id " + iid in text, text          # metadata through the VPC router
+        # served by an unprivileged responder: the tree is its group's only
+        st = os.stat(os.path.join(env.hostd.state_dir, "instances", iid, "imds"))
+        assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (0, 64911, 0o750)
         assert dns_query(ns, "10.70.0.2", "ip-10-70-5-77.ec2.internal") == (0, "10.70.5.77")
         assert dns_query(ns, "10.70.0.2", "ip-10-70-5-77.us-east-1.compute.internal") == (0, "10.70.5.77")
         # the tap is on the subnet's bridge inside the namespace
