@@ -10,6 +10,7 @@
 #include "hostd/config.h"
 #include "hostd/hostd.h"
 #include "hostd/instances.h"
+#include "hostd/netsync.h"
 #include "hostd/publicips.h"
 #include "hostd/store.h"
 #include "hostd/tags.h"
@@ -1420,6 +1421,9 @@ int act_modify_network_interface_attribute(struct api_req *r)
 	}
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	ret = sqlite3_step(st) == SQLITE_DONE ? 0 : api_err_internal(r);
+	/* the anti-spoofing rules follow SourceDestCheck */
+	if (ret == 0 && sdc_given)
+		netsync_vpc(r->h, v[0].vpc);
 out:
 	free(groups);
 	eni_views_free(v, nv);
