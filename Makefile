@@ -18,10 +18,10 @@ LIBS      = $(PKG_LIBS) -ljpeg -lpng -lpthread -lm
 # Every module except the programs' main files goes into one static library
 # that the programs, the unit tests and the fuzzers all link.
 MAINS    := hostd/main.c metadata/pipe_main.c
-SRCS     := $(filter-out $(MAINS),$(wildcard lib/*.c hostd/*.c vmm/*.c images/*.c metadata/*.c))
+SRCS     := $(filter-out $(MAINS),$(wildcard lib/*.c hostd/*.c vmm/*.c images/*.c metadata/*.c storage/*.c))
 OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS := $(SRCS:%.c=$(BUILD)/san/%.o)
-HDRS     := $(wildcard lib/*.h hostd/*.h vmm/*.h images/*.h metadata/*.h)
+HDRS     := $(wildcard lib/*.h hostd/*.h vmm/*.h images/*.h metadata/*.h storage/*.h)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -115,7 +115,7 @@ integration-guests: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds-pipe tiny-ami
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --inline-suppr -I. --std=c11 -D_GNU_SOURCE hostd lib metadata images vmm
+	  --inline-suppr -I. --std=c11 -D_GNU_SOURCE hostd lib metadata images vmm storage
 
 test: deps
 	$(MAKE) all

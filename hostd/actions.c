@@ -120,12 +120,48 @@ static const struct api_param p_register_image[] = {
 	{ "ImageLocation", P_STR }, TAGSPEC, DRYRUN, END,
 };
 
+static const struct api_param p_create_volume[] = {
+	{ "AvailabilityZone", P_STR }, { "AvailabilityZoneId", P_STR }, { "Size", P_INT }, { "SnapshotId", P_STR },
+	{ "VolumeType", P_STR }, { "Iops", P_INT }, { "Throughput", P_INT }, { "Encrypted", P_BOOL },
+	{ "KmsKeyId", P_STR }, { "MultiAttachEnabled", P_BOOL }, { "ClientToken", P_STR }, TAGSPEC, DRYRUN, END,
+};
+static const struct api_param p_volume_id[] = { { "VolumeId", P_STR }, DRYRUN, END };
+static const struct api_param p_describe_volumes[] = { { "VolumeId.N", P_STR }, FILTERS, PAGING, DRYRUN, END };
+static const struct api_param p_modify_volume[] = {
+	{ "VolumeId", P_STR }, { "Size", P_INT }, { "VolumeType", P_STR }, { "Iops", P_INT }, { "Throughput", P_INT },
+	{ "MultiAttachEnabled", P_BOOL }, DRYRUN, END,
+};
+static const struct api_param p_attach_volume[] = {
+	{ "VolumeId", P_STR }, { "InstanceId", P_STR }, { "Device", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_detach_volume[] = {
+	{ "VolumeId", P_STR }, { "InstanceId", P_STR }, { "Device", P_STR }, { "Force", P_BOOL }, DRYRUN, END,
+};
+static const struct api_param p_create_snapshot[] = {
+	{ "VolumeId", P_STR }, { "Description", P_STR }, { "OutpostArn", P_STR }, { "Location", P_STR }, TAGSPEC,
+	DRYRUN, END,
+};
+static const struct api_param p_delete_snapshot[] = { { "SnapshotId", P_STR }, DRYRUN, END };
+static const struct api_param p_describe_snapshots[] = {
+	{ "SnapshotId.N", P_STR }, { "Owner.N", P_STR }, { "RestorableBy.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
+};
+static const struct api_param p_copy_snapshot[] = {
+	{ "SourceSnapshotId", P_STR }, { "SourceRegion", P_STR }, { "Description", P_STR }, { "Encrypted", P_BOOL },
+	{ "KmsKeyId", P_STR }, { "PresignedUrl", P_STR }, { "DestinationRegion", P_STR }, TAGSPEC, DRYRUN, END,
+};
+
 const struct api_action api_actions[] = {
+	{ "AttachVolume", act_attach_volume, true, p_attach_volume },
 	{ "CancelImportTask", act_cancel_import_task, true, p_cancel_import_task },
+	{ "CopySnapshot", act_copy_snapshot, true, p_copy_snapshot },
 	{ "CreateKeyPair", act_create_key_pair, true, p_create_key_pair },
+	{ "CreateSnapshot", act_create_snapshot, true, p_create_snapshot },
 	{ "CreateTags", act_create_tags, true, p_create_tags },
+	{ "CreateVolume", act_create_volume, true, p_create_volume },
 	{ "DeleteKeyPair", act_delete_key_pair, true, p_delete_key_pair },
+	{ "DeleteSnapshot", act_delete_snapshot, true, p_delete_snapshot },
 	{ "DeleteTags", act_delete_tags, true, p_create_tags },
+	{ "DeleteVolume", act_delete_volume, true, p_volume_id },
 	{ "DeregisterImage", act_deregister_image, true, p_deregister_image },
 	{ "DescribeAccountAttributes", act_describe_account_attributes, false, p_describe_account_attributes },
 	{ "DescribeAvailabilityZones", act_describe_availability_zones, false, p_describe_availability_zones },
@@ -137,12 +173,17 @@ const struct api_action api_actions[] = {
 	{ "DescribeInstances", act_describe_instances, false, p_describe_instances },
 	{ "DescribeKeyPairs", act_describe_key_pairs, false, p_describe_key_pairs },
 	{ "DescribeRegions", act_describe_regions, false, p_describe_regions },
+	{ "DescribeSnapshots", act_describe_snapshots, false, p_describe_snapshots },
 	{ "DescribeTags", act_describe_tags, false, p_describe_tags },
+	{ "DescribeVolumes", act_describe_volumes, false, p_describe_volumes },
+	{ "DescribeVolumesModifications", act_describe_volumes_modifications, false, p_describe_volumes },
+	{ "DetachVolume", act_detach_volume, true, p_detach_volume },
 	{ "GetConsoleOutput", act_get_console_output, false, p_get_console_output },
 	{ "GetConsoleScreenshot", act_get_console_screenshot, false, p_get_console_screenshot },
 	{ "ImportImage", act_import_image, true, p_import_image },
 	{ "ImportKeyPair", act_import_key_pair, true, p_import_key_pair },
 	{ "ModifyInstanceAttribute", act_modify_instance_attribute, true, p_modify_instance_attribute },
+	{ "ModifyVolume", act_modify_volume, true, p_modify_volume },
 	{ "RebootInstances", act_reboot_instances, true, p_instance_ids },
 	{ "RegisterImage", act_register_image, true, p_register_image },
 	{ "RunInstances", act_run_instances, true, p_run_instances },

@@ -41,3 +41,16 @@ int act_register_image(struct api_req *r);
 int act_describe_images(struct api_req *r);
 int act_deregister_image(struct api_req *r);
 int act_describe_image_attribute(struct api_req *r);
+
+/* EBS volumes (act_volumes.c) and snapshots (act_snapshots.c). */
+int act_create_volume(struct api_req *r);
+int act_delete_volume(struct api_req *r);
+int act_describe_volumes(struct api_req *r);
+int act_modify_volume(struct api_req *r);
+int act_describe_volumes_modifications(struct api_req *r);
+int act_attach_volume(struct api_req *r);
+int act_detach_volume(struct api_req *r);
+int act_create_snapshot(struct api_req *r);
+int act_delete_snapshot(struct api_req *r);
+int act_describe_snapshots(struct api_req *r);
+int act_copy_snapshot(struct api_req *r);

@@ -9,6 +9,7 @@ struct throttle;
 struct vmm;
 struct instmgr;
 struct images;
+struct storage;
 
 struct hostd {
 	const struct config *cfg;
@@ -25,4 +26,5 @@ struct hostd {
 	struct vmm *vmm;           /* NULL when virtualisation is off (unit tests) */
 	struct instmgr *instmgr;
 	struct images *images;     /* the ImportImage worker; NULL when not started */
+	struct storage *storage;   /* volumes and snapshots (storage/); NULL when not started */
 };

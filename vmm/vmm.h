@@ -95,3 +95,16 @@ int vmm_png_to_jpeg(const unsigned char *png, size_t len, int quality, unsigned 
 		    size_t *jlen, int *width, int *height);
 int vmm_ppm_to_jpeg(const unsigned char *ppm, size_t len, int quality, unsigned char **jpg,
 		    size_t *jlen, int *width, int *height);
+
+/* Storage on a running domain (EBS). target is the disk's dev (vda, vdf).
+ * All return -ENOENT when the domain is not running. */
+/* The file the domain's disk `target` currently writes to (the top of its
+ * chain, as libvirt reports it). -ENODEV when no such disk. */
+int vmm_disk_source(struct vmm *v, const char *name, const char *target, char *out, size_t len);
+/* Live external disk-only snapshot of one disk: QEMU switches the disk to
+ * new_top, a qcow2 the caller created already (backing: the current top).
+ * Other disks are left alone; libvirt keeps no snapshot metadata. */
+int vmm_disk_snapshot(struct vmm *v, const char *name, const char *target, const char *new_top);
+/* Grows the disk `target` to bytes while the guest runs (it sees the new
+ * size at once). */
+int vmm_disk_resize(struct vmm *v, const char *name, const char *target, unsigned long long bytes);
