@@ -208,8 +208,15 @@ int act_delete_snapshot(struct api_req *r)
 			      col(st, 0));
 		goto out;
 	}
-	if (rc != SQLITE_DONE || store_begin(s) < 0)
+	if (rc != SQLITE_DONE || storage_track(h) < 0 || store_begin(s) < 0)
 		goto internal;
+	/* Deregistered AMIs keep their rows for a while; they stop naming it. */
+	st = store_stmt(s, "UPDATE images SET root_snapshot_id = NULL WHERE root_snapshot_id = ?1 AND "
+			   "state = 'deregistered'");
+	if (!st || (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE) {
+		store_rollback(s);
+		goto internal;
+	}
 	st = store_stmt(s, "DELETE FROM snapshots WHERE id = ?1");
 	if (!st || (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE ||
 	    tags_delete_all(s, r->account_id, id) < 0 || store_commit(s) < 0) {

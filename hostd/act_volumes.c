@@ -284,7 +284,7 @@ int act_delete_volume(struct api_req *r)
 		ret = api_err(r, 400, "IncorrectState", "The volume '%s' is still being created.", id);
 		goto out;
 	}
-	if (store_begin(s) < 0) {
+	if (storage_track(h) < 0 || store_begin(s) < 0) {
 		ret = api_err_internal(r);
 		goto out;
 	}

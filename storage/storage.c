@@ -614,6 +614,8 @@ static int sync_layers(struct hostd *h)
 			  "WHERE v.state != 'deleted' AND v.file != '';");
 }
 
+int storage_track(struct hostd *h) { return sync_layers(h); }
+
 /* Caller holds h->lock. */
 static int load_graph(struct hostd *h, struct graph *g)
 {
@@ -930,6 +932,19 @@ static int recover(struct hostd *h)
 	}
 	free(ids);
 	return r;
+}
+
+void storage_collect(struct hostd *h)
+{
+	struct storage *s = h->storage;
+
+	if (!s)
+		return;
+	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_lock(&s->mu);
+	collect(h);
+	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_lock(&h->lock);
 }
 
 void storage_kick(struct hostd *h)

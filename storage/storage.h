@@ -30,6 +30,13 @@ int storage_start(struct hostd *h);
 void storage_stop(struct hostd *h);
 /* Wakes the worker (after a delete, a detach, a stop). */
 void storage_kick(struct hostd *h);
+/* Records every volume's and snapshot's file as a layer (root volumes made
+ * at launch and imported AMI files are recorded lazily); call before
+ * deleting such a row so its file is collected. Caller holds h->lock. */
+int storage_track(struct hostd *h);
+/* One collection now, before returning. The caller holds h->lock (released
+ * meanwhile, as in storage_run). */
+void storage_collect(struct hostd *h);
 
 struct storage_op {
 	const char *kind;        /* vol-create | snap-create | resize */
