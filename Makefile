@@ -32,7 +32,7 @@ FUZZ_SECONDS ?= 30
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps run test lint unit unit-san fuzz integration integration-guests bench bench-api bench-launch clean
+.PHONY: all deps run test lint unit unit-san fuzz integration integration-guests bench bench-api bench-launch bench-storage clean
 all: $(BUILD)/bin/hostd $(BUILD)/bin/hostd-imds-pipe
 
 deps:
@@ -132,13 +132,16 @@ run: deps
 	$(MAKE) tiny-ami
 	bash scripts/run.sh
 
-bench: bench-api bench-launch
+bench: bench-api bench-launch bench-storage
 bench-api: deps
 	$(MAKE) all
 	bash bench/api/run.sh
 
 bench-launch: deps all tiny-ami
 	bash bench/launch/run.sh
+
+bench-storage: deps all
+	bash bench/storage/run.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -17,6 +17,9 @@ int store_schema_version(struct store *s);
 /* A prepared statement for sql, reset and unbound, valid until the next
  * store_stmt() call with the same sql. The sql pointer is the cache key, so
  * pass string literals. NULL on error (logged). */
+/* Resets every cached statement, so none keeps a read transaction (and an
+ * old WAL snapshot) open after its caller stopped stepping it. */
+void store_reset_all(struct store *s);
 sqlite3_stmt *store_stmt(struct store *s, const char *sql);
 
 /* One transaction per API mutation. */

@@ -841,6 +841,9 @@ static void collect(struct hostd *h)
 	for (int i = 0; i < 10000; i++)
 		if (collect_once(h) <= 0)
 			break;
+	pthread_mutex_lock(&h->lock);
+	store_reset_all(h->store);
+	pthread_mutex_unlock(&h->lock);
 }
 
 /* Files under layers/ and volumes/ that no row names (a create killed
