@@ -148,7 +148,7 @@ def main():
                     "<source file='%s'/><target dev='vda' bus='virtio'/></disk></devices></domain>"
                     % os.path.join(vdir, "base.qcow2"))
         cmds = ["define %s" % xml]
-        for i in range(a.reps):
+        for i in range(min(a.reps, 5)):  # libvirt takes seconds per call here
             cmds.append("snapshot-create-as bench s%d --disk-only --no-metadata --diskspec vda,file=%s/o%d.qcow2"
                         % (i, vdir, i))
         p = subprocess.run(["virsh", "-t", "-c", uri, " ; ".join(cmds)], capture_output=True, text=True)
@@ -156,7 +156,7 @@ def main():
             raise SystemExit("virsh failed: " + p.stderr + p.stdout)
         import re
         times = [float(x) for x in re.findall(r"\(Time: ([0-9.]+) ms\)", p.stdout)][1:]
-        h_ms = snap_ms(c, peer, a.reps)
+        h_ms = snap_ms(c, peer, min(a.reps, 5))
         res["virsh_snapshot_ms"] = statistics.median(times)
         res["hostd_snapshot_ms_same_volume"] = statistics.median(h_ms)
         res["hostd_vs_virsh"] = res["hostd_snapshot_ms_same_volume"] / res["virsh_snapshot_ms"]
