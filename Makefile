@@ -111,7 +111,7 @@ integration: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds-pipe $(BUILD)/bin/ho
 integration-guests: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds-pipe tiny-ami
 	cd tests/integration && HOSTD_BIN=$(CURDIR)/$(BUILD)/bin/hostd-san \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-	  -m guests_full test_instances.py test_libvirtd.py
+	  -m guests_full test_instances.py test_libvirtd.py test_ebs_guests.py
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

@@ -17,6 +17,7 @@
 #include "lib/util.h"
 #include "storage/storage.h"
 #include "storage/voltype.h"
+#include "vmm/vmm.h"
 
 #define GIB 1073741824LL
 
@@ -677,12 +678,174 @@ out0:
 	return ret;
 }
 
+static void write_attachment(struct api_req *r, const char *vol, const char *inst, const char *dev,
+			     const char *status, int64_t ms)
+{
+	xml_time(&r->x, "attachTime", ms);
+	xml_text(&r->x, "device", dev);
+	xml_text(&r->x, "instanceId", inst);
+	xml_text(&r->x, "status", status);
+	xml_text(&r->x, "volumeId", vol);
+	xml_bool(&r->x, "deleteOnTermination", false);
+}
+
+static int set_attachment(struct store *s, const char *vol, const char *inst, const char *dev, const char *state,
+			  int64_t ms)
+{
+	sqlite3_stmt *st = store_stmt(s, "UPDATE volumes SET instance_id = ?2, device = ?3, attach_state = ?4, "
+					 "attach_ms = ?5, delete_on_termination = 0, state = CASE WHEN ?2 IS NULL "
+					 "THEN 'available' ELSE 'in-use' END WHERE id = ?1");
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, vol, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, inst, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, dev, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
+	if (inst)
+		sqlite3_bind_int64(st, 5, ms);
+	return sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* The instance's VM is running (a hot-plug is needed). */
+static bool vm_up(struct hostd *h, const char *inst)
+{
+	enum vmm_state vs;
+
+	return h->vmm && vmm_state(h->vmm, inst, &vs) == 0 && (vs == VMM_RUNNING || vs == VMM_PAUSED);
+}
+
 int act_attach_volume(struct api_req *r)
 {
-	return api_err(r, 400, "UnsupportedOperation", "AttachVolume is not supported by this host yet.");
+	struct hostd *h = r->h;
+	struct store *s = h->store;
+	const char *vol, *inst, *dev, *target;
+	char file[4200], az[72], type[16], root[64];
+	int64_t gib, iops, tp, now = now_ms();
+	sqlite3_stmt *st;
+	int ret, rc;
+
+	if ((ret = api_need_str(r, "VolumeId", &vol)) < 0 || (ret = api_need_str(r, "InstanceId", &inst)) < 0 ||
+	    (ret = api_need_str(r, "Device", &dev)) < 0)
+		return ret;
+	target = storage_disk_target(dev);
+	if (!target[0])
+		return api_err(r, 400, "InvalidParameterValue",
+			       "Value (%.64s) for parameter device is invalid. %.64s is not a valid EBS device name.", dev,
+			       dev);
+	if (!id_valid("i", inst))
+		return api_err(r, 400, "InvalidInstanceID.Malformed", "Invalid id: \"%.64s\"", inst);
+	if ((ret = find_volume(r, vol, &st)) < 0)
+		return ret;
+	if (sqlite3_column_bytes(st, V_INST))
+		return api_err(r, 400, "VolumeInUse", "%s is already attached to an instance", vol);
+	if (strcmp(col(st, V_STATE), "available"))
+		return api_err(r, 400, "IncorrectState", "vol '%s' is not 'available'.", vol);
+	snprintf(az, sizeof(az), "%s", col(st, V_AZ));
+	snprintf(type, sizeof(type), "%s", col(st, V_TYPE));
+	gib = sqlite3_column_int64(st, V_SIZE);
+	iops = sqlite3_column_int64(st, V_IOPS);
+	tp = sqlite3_column_int64(st, V_TP);
+	st = store_stmt(s, "SELECT state, az, root_device_name FROM instances WHERE id = ?1 AND account_id = ?2");
+	if (!st)
+		return api_err_internal(r);
+	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW || !strcmp(col(st, 0), "terminated"))
+		return rc == SQLITE_ROW || rc == SQLITE_DONE
+			       ? api_err(r, 400, "InvalidInstanceID.NotFound", "The instance ID '%.64s' does not exist",
+					 inst)
+			       : api_err_internal(r);
+	if (!strcmp(col(st, 0), "shutting-down") || !strcmp(col(st, 0), "stopping") ||
+	    !strcmp(col(st, 0), "pending"))
+		return api_err(r, 400, "IncorrectInstanceState",
+			       "The instance '%s' is not in a state from which a volume can be attached (%s).", inst,
+			       col(st, 0));
+	if (strcmp(col(st, 1), az))
+		return api_err(r, 400, "InvalidVolume.ZoneMismatch",
+			       "The volume '%s' is not in the same availability zone as instance '%s'", vol, inst);
+	snprintf(root, sizeof(root), "%s", col(st, 2));
+	if (!strcmp(storage_disk_target(root), target) || !strcmp(root, dev))
+		return api_err(r, 400, "InvalidParameterValue", "Attachment point %s is already in use", dev);
+	st = store_stmt(s, "SELECT device FROM volumes WHERE instance_id = ?1 AND state != 'deleted'");
+	if (!st)
+		return api_err_internal(r);
+	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (!strcmp(storage_disk_target(col(st, 0)), target)) {
+			sqlite3_reset(st);
+			return api_err(r, 400, "InvalidParameterValue", "Attachment point %s is already in use", dev);
+		}
+	st = store_stmt(s, "SELECT file FROM volumes WHERE id = ?1");
+	if (!st || (sqlite3_bind_text(st, 1, vol, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_ROW ||
+	    state_path(h, col(st, 0), file, sizeof(file)) < 0)
+		return api_err_internal(r);
+	/* Recorded first: a VM never writes to a volume the state calls
+	 * available. */
+	if (set_attachment(s, vol, inst, dev, "attaching", now) < 0)
+		return api_err_internal(r);
+	if (vm_up(h, inst)) {
+		struct voltype_iotune io;
+		struct vmm_disk d = { .path = file, .target = target, .serial = vol };
+
+		voltype_iotune(type, gib, iops, tp, &io);
+		d.iops = io.iops;
+		d.bytes_sec = io.bytes_sec;
+		if (vmm_attach_disk(h->vmm, inst, &d) < 0) {
+			set_attachment(s, vol, NULL, NULL, NULL, 0);
+			return api_err(r, 500, "InternalError", "The volume could not be attached to the running instance.");
+		}
+	}
+	/* A stopped instance gets the disk at its next start. */
+	if (set_attachment(s, vol, inst, dev, "attached", now) < 0)
+		return api_err_internal(r);
+	write_attachment(r, vol, inst, dev, "attaching", now);
+	return 0;
 }
 
 int act_detach_volume(struct api_req *r)
 {
-	return api_err(r, 400, "UnsupportedOperation", "DetachVolume is not supported by this host yet.");
+	struct hostd *h = r->h;
+	struct store *s = h->store;
+	const char *vol, *inst_p = api_str(r, "InstanceId"), *dev_p = api_str(r, "Device");
+	char inst[ID_MAX], dev[64];
+	bool force = false;
+	int64_t ms;
+	sqlite3_stmt *st;
+	int ret;
+
+	if ((ret = api_need_str(r, "VolumeId", &vol)) < 0 || (ret = api_bool(r, "Force", false, &force)) < 0)
+		return ret;
+	if ((ret = find_volume(r, vol, &st)) < 0)
+		return ret;
+	if (!sqlite3_column_bytes(st, V_INST))
+		return api_err(r, 400, "IncorrectState", "Volume '%s' is in the 'available' state.", vol);
+	snprintf(inst, sizeof(inst), "%s", col(st, V_INST));
+	snprintf(dev, sizeof(dev), "%s", col(st, V_DEV));
+	ms = sqlite3_column_int64(st, V_ATTMS);
+	if ((inst_p && strcmp(inst_p, inst)) || (dev_p && strcmp(dev_p, dev)))
+		return api_err(r, 400, "InvalidAttachment.NotFound",
+			       "Volume '%s' can not be detached from that instance or device.", vol);
+	st = store_stmt(s, "SELECT root_device_name, state FROM instances WHERE id = ?1");
+	if (!st || (sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_ROW)
+		return api_err_internal(r);
+	if (!strcmp(col(st, 0), dev) && strcmp(col(st, 1), "stopped"))
+		return api_err(r, 400, "IncorrectState",
+			       "Unable to detach root volume '%s' from instance '%s' unless it is stopped", vol, inst);
+	if (vm_up(h, inst)) {
+		int e = vmm_detach_disk(h->vmm, inst, storage_disk_target(dev), force ? 2000 : 10000);
+
+		if (e == -ETIMEDOUT && !force)
+			return api_err(r, 400, "IncorrectState",
+				       "The guest did not release volume '%s' (device %s); retry, use Force, or stop the "
+				       "instance.", vol, dev);
+		if (e < 0 && e != -ENOENT && e != -ENODEV && !(e == -ETIMEDOUT && force))
+			return api_err_internal(r);
+	}
+	if (set_attachment(s, vol, NULL, NULL, NULL, 0) < 0)
+		return api_err_internal(r);
+	write_attachment(r, vol, inst, dev, "detaching", ms);
+	storage_kick(h); /* its chain may be merged now */
+	return 0;
 }

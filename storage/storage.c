@@ -94,6 +94,24 @@ static void unlink_quiet(const char *path)
 		log_warn("storage", "unlink %s: %s", path, strerror(errno));
 }
 
+const char *storage_disk_target(const char *dev)
+{
+	static const char names[26][4] = { "vda", "vdb", "vdc", "vdd", "vde", "vdf", "vdg", "vdh", "vdi",
+					   "vdj", "vdk", "vdl", "vdm", "vdn", "vdo", "vdp", "vdq", "vdr",
+					   "vds", "vdt", "vdu", "vdv", "vdw", "vdx", "vdy", "vdz" };
+	const char *l;
+
+	if (!strncmp(dev, "/dev/sd", 7))
+		l = dev + 7;
+	else if (!strncmp(dev, "/dev/xvd", 8))
+		l = dev + 8;
+	else
+		return "";
+	if (l[0] < 'b' || l[0] > 'z' || l[1])
+		return "";
+	return names[l[0] - 'a'];
+}
+
 int storage_new_layer(const char *prefix, char *rel, size_t len)
 {
 	char id[ID_MAX];
@@ -285,14 +303,11 @@ static bool volume_live(struct hostd *h, const char *vol, char *inst, size_t ile
 	snprintf(inst, ilen, "%s", (const char *)sqlite3_column_text(st, 0));
 	dev = (const char *)sqlite3_column_text(st, 1);
 	root = (const char *)sqlite3_column_text(st, 2);
-	if (dev && root && !strcmp(dev, root)) {
+	if (dev && root && !strcmp(dev, root))
 		snprintf(target, tlen, "vda");
-	} else {
-		/* /dev/sdf, /dev/xvdf -> vdf */
-		size_t n = dev ? strlen(dev) : 0;
-
-		snprintf(target, tlen, "vd%s", n ? dev + n - 1 : "b");
-	}
+	else
+		snprintf(target, tlen, "%s", dev ? storage_disk_target(dev) : "");
+	sqlite3_reset(st);
 	return true;
 }
 

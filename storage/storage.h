@@ -63,6 +63,11 @@ int storage_new_layer(const char *prefix, char *rel, size_t len);
  * Caller holds h->lock. */
 int storage_depth(struct hostd *h, const char *file);
 
+/* The virtio disk a device name maps to: /dev/sdf and /dev/xvdf -> vdf
+ * (a static string; "" for names that are not /dev/sd[b-z] or
+ * /dev/xvd[b-z]). */
+const char *storage_disk_target(const char *device);
+
 /* The backing file name in a qcow2 header ("" when none): a read of the
  * header, no helper process. */
 int qcow2_backing(const char *path, char *out, size_t len);

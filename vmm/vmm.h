@@ -47,7 +47,12 @@ struct vmm_disk {
 	const char *path;            /* qcow2 file */
 	const char *target;          /* vda, vdb, ... */
 	bool readonly;
+	const char *serial;          /* the volume id (guests see it as the disk serial); NULL: none */
+	long long iops;              /* iotune total_iops_sec; 0: no limit */
+	long long bytes_sec;         /* iotune total_bytes_sec; 0: no limit */
 };
+/* One <disk> element (pure: used by the domain XML and for hot-plug). */
+void vmm_disk_xml(const struct vmm_disk *d, struct buf *out);
 struct vmm_spec {
 	const char *name;            /* the instance id */
 	const char *uuid;            /* SMBIOS/domain uuid (begins with ec2) */
@@ -105,6 +110,11 @@ int vmm_disk_source(struct vmm *v, const char *name, const char *target, char *o
  * new_top, a qcow2 the caller created already (backing: the current top).
  * Other disks are left alone; libvirt keeps no snapshot metadata. */
 int vmm_disk_snapshot(struct vmm *v, const char *name, const char *target, const char *new_top);
+/* Hot-plugs a disk into the running domain. */
+int vmm_attach_disk(struct vmm *v, const char *name, const struct vmm_disk *d);
+/* Asks the guest to release the disk `target` and waits up to wait_ms for
+ * it to go; -ETIMEDOUT when it is still there. */
+int vmm_detach_disk(struct vmm *v, const char *name, const char *target, int wait_ms);
 /* Grows the disk `target` to bytes while the guest runs (it sees the new
  * size at once). */
 int vmm_disk_resize(struct vmm *v, const char *name, const char *target, unsigned long long bytes);
