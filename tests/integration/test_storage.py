@@ -176,6 +176,8 @@ def wait_dead(h, timeout=30):
     try:
         h.proc.wait(timeout)
     except Exception:
+        h.proc.kill()   # no hostd outlives its test
+        h.proc.wait()
         raise AssertionError("hostd did not die at its crash point:\n" + h.read_log()[-3000:])
     assert h.proc.returncode == -signal.SIGKILL, h.proc.returncode
     h.log.close()
