@@ -20,6 +20,7 @@
 #include "images/registry.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "storage/storage.h"
 
 static void usage(FILE *f)
 {
@@ -124,6 +125,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (instmgr_start(&h) < 0)
 		goto out;
+	if (storage_start(&h) < 0)
+		goto out;
 
 	if (images_start(&h) < 0)
 		goto out;
@@ -137,6 +140,7 @@ int main(int argc, char **argv)
 	ret = 0;
 out:
 	http_stop(http);
+	storage_stop(&h);
 	instmgr_stop(&h);
 	images_stop(&h);
 	throttle_free(h.throttle);
