@@ -16,8 +16,7 @@ import pytest
 from conftest import Env, Hostd, config_text
 from guests import TINY_AMI, import_tiny, kill_guests, wait_marker, wait_state
 
-pytestmark = [pytest.mark.skipif(not os.path.exists(TINY_AMI), reason="make tiny-ami first"),
-              pytest.mark.guests_full]
+pytestmark = [pytest.mark.skipif(not os.path.exists(TINY_AMI), reason="make tiny-ami first")]
 
 WRITER = """#!/bin/sh
 i=0; while [ ! -b /dev/vdb ] && [ $i -lt 300 ]; do sleep 1; i=$((i+1)); done
