@@ -620,8 +620,8 @@ static int group_in_use(struct store *s, const char *id)
 		"SELECT 1 FROM eni_groups WHERE group_id = ?1",
 		"SELECT 1 FROM sg_rules WHERE ref_group_id = ?1 AND group_id != ?1",
 		/* instances launched before they had ENIs keep their groups here */
-		"SELECT 1 FROM instances WHERE state != 'terminated' AND "
-		"instr(' ' || security_group_ids || ' ', ' ' || ?1 || ' ') > 0",
+		("SELECT 1 FROM instances WHERE state != 'terminated' AND "
+		 "instr(' ' || security_group_ids || ' ', ' ' || ?1 || ' ') > 0"),
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(q); i++) {

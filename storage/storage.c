@@ -478,8 +478,8 @@ static int finish(struct hostd *h, const struct op *o)
 		static const char *const sql[] = {
 			"INSERT OR REPLACE INTO layers(file, backing, created_ms) VALUES (?2, ?3, ?5)",
 			"UPDATE volumes SET file = ?2 WHERE id = ?1 AND file = ?3",
-			"UPDATE snapshots SET file = ?3, state = 'completed', progress = 100 WHERE id = "
-			"(SELECT snap FROM storage_ops WHERE id = ?4)",
+			("UPDATE snapshots SET file = ?3, state = 'completed', progress = 100 WHERE id = "
+			 "(SELECT snap FROM storage_ops WHERE id = ?4)"),
 			"DELETE FROM storage_ops WHERE id = ?4",
 		};
 		r = txn(h, sql, ARRAY_SIZE(sql), o->vol, o->file, o->backing, id, now_ms());
@@ -494,8 +494,8 @@ static int finish(struct hostd *h, const struct op *o)
 	} else if (!strcmp(o->kind, "resize")) {
 		static const char *const sql[] = {
 			"UPDATE volumes SET size_gib = ?5 / 1073741824 WHERE id = ?1",
-			"UPDATE volume_mods SET state = 'completed', progress = 100, end_ms = "
-			"CAST(strftime('%s','now') AS INTEGER) * 1000 WHERE volume_id = ?1 AND state != 'completed'",
+			("UPDATE volume_mods SET state = 'completed', progress = 100, end_ms = "
+			 "CAST(strftime('%s','now') AS INTEGER) * 1000 WHERE volume_id = ?1 AND state != 'completed'"),
 			"DELETE FROM storage_ops WHERE id = ?4",
 		};
 		r = txn(h, sql, ARRAY_SIZE(sql), o->vol, NULL, NULL, id, o->size);
@@ -520,8 +520,8 @@ static void fail_op(struct hostd *h, const struct op *o)
 	static const char *const sql[] = {
 		"UPDATE volumes SET state = 'error' WHERE id = ?1 AND state = 'creating'",
 		"UPDATE snapshots SET state = 'error' WHERE id = ?2 AND state = 'pending'",
-		"UPDATE volume_mods SET state = 'failed', status_message = 'resize failed' WHERE volume_id = ?1 "
-		"AND state = 'modifying' AND ?3 = 'resize'",
+		("UPDATE volume_mods SET state = 'failed', status_message = 'resize failed' WHERE volume_id = ?1 "
+		 "AND state = 'modifying' AND ?3 = 'resize'"),
 		"DELETE FROM storage_ops WHERE id = ?4",
 	};
 	char id[32], file[PATHLEN + 8];
