@@ -12,6 +12,7 @@
 #include "hostd/accounts.h"
 #include "hostd/api.h"
 #include "hostd/config.h"
+#include "hostd/hostca.h"
 #include "hostd/hostd.h"
 #include "hostd/http.h"
 #include "hostd/instances.h"
@@ -115,6 +116,15 @@ int main(int argc, char **argv)
 	}
 	if (accounts_sync(h.store, &cfg, state_dir) < 0)
 		goto out;
+	/* The CA that signs identity documents: made on first start. */
+	{
+		struct hostca *ca = NULL;
+		char cadir[4200];
+
+		if (state_path(&h, "ca", cadir, sizeof(cadir)) < 0 || hostca_open(cadir, "hostd", &ca) < 0)
+			goto out;
+		hostca_free(ca);
+	}
 	/* Signals are taken synchronously by this thread only; every other
 	 * thread (HTTP, reconciler, libvirt's) inherits the mask. */
 	sigemptyset(&sigs);

@@ -269,6 +269,15 @@ static const char *const migrations[] = {
 	"  eni_id TEXT,"
 	"  private_ip TEXT,"
 	"  created_ms INTEGER NOT NULL);",
+	/* 4: the account's instance metadata defaults
+	 * (ModifyInstanceMetadataDefaults); NULL: no preference. */
+	"CREATE TABLE md_defaults ("
+	"  account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  http_tokens TEXT,"
+	"  hop_limit INTEGER,"
+	"  http_endpoint TEXT,"
+	"  tags TEXT,"
+	"  tokens_enforced TEXT);",
 };
 
 static int migrate(struct store *s)
