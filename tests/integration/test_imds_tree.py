@@ -254,6 +254,13 @@ def test_guest_metadata_identity_and_live_tokens(genv):
         g.modify_instance_metadata_options(InstanceId=iid, HttpTokens="optional")
         n_ok = g.get_console_output(InstanceId=iid, Latest=True)["Output"].count("v1 rc=0")
         wait_marker(g, iid, "HOSTD-MD: v1 rc=0", count=n_ok + 1, timeout=60)
+        # a tag added to the running instance shows up; removed, it goes
+        g.create_tags(Resources=[iid], Tags=[{"Key": "Stage", "Value": "two"}])
+        assert pipe_get(imds_dir, "/latest/meta-data/tags/instance/Stage", tok) == (200, b"two")
+        g.delete_tags(Resources=[iid], Tags=[{"Key": "Stage"}])
+        assert pipe_get(imds_dir, "/latest/meta-data/tags/instance/Stage", tok)[0] == 404
+        # the token key survives the rewrites: the old token still works
+        assert pipe_get(imds_dir, "/latest/meta-data/instance-id", tok) == (200, iid.encode())
         # tags leave the tree when disabled
         g.modify_instance_metadata_options(InstanceId=iid, InstanceMetadataTags="disabled")
         st, _ = pipe_get(imds_dir, "/latest/meta-data/tags/instance/Role", tok)
