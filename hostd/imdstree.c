@@ -524,3 +524,33 @@ int imdstree_refresh(struct hostd *h, const char *instance_id)
 		return 0;
 	return imdstree_write(h, instance_id);
 }
+
+int imdstree_refresh_running(struct hostd *h)
+{
+	sqlite3_stmt *st = store_stmt(h->store, "SELECT id FROM instances WHERE state IN ('pending', 'running', "
+						"'stopping') ORDER BY id");
+	char (*ids)[ID_MAX] = NULL;
+	size_t n = 0, cap = 0;
+	int ret = 0;
+
+	if (!st)
+		return -EIO;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			ids = realloc(ids, cap * sizeof(*ids));
+			if (!ids)
+				abort();
+		}
+		snprintf(ids[n++], ID_MAX, "%s", (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_reset(st);
+	for (size_t i = 0; i < n; i++) {
+		int r = imdstree_refresh(h, ids[i]);
+
+		if (r < 0)
+			ret = r;
+	}
+	free(ids);
+	return ret;
+}

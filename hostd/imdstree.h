@@ -20,6 +20,10 @@ int imdstree_write(struct hostd *h, const char *instance_id);
  * exists), else nothing: for API calls that change what the tree shows. */
 int imdstree_refresh(struct hostd *h, const char *instance_id);
 
+/* imdstree_refresh for every instance that may be running (at start, so
+ * trees written by an older hostd get today's layout). With h->lock held. */
+int imdstree_refresh_running(struct hostd *h);
+
 /* dynamic/instance-identity/document, formatted as EC2 does. */
 struct imds_identity {
 	const char *account_id, *architecture, *availability_zone, *image_id, *instance_id, *instance_type;

@@ -15,6 +15,7 @@
 #include "hostd/hostca.h"
 #include "hostd/hostd.h"
 #include "hostd/http.h"
+#include "hostd/imdstree.h"
 #include "hostd/instances.h"
 #include "hostd/store.h"
 #include "hostd/throttle.h"
@@ -125,6 +126,9 @@ int main(int argc, char **argv)
 			goto out;
 		hostca_free(ca);
 	}
+	pthread_mutex_lock(&h.lock);
+	(void)imdstree_refresh_running(&h); /* logs its own failures */
+	pthread_mutex_unlock(&h.lock);
 	/* Signals are taken synchronously by this thread only; every other
 	 * thread (HTTP, reconciler, libvirt's) inherits the mask. */
 	sigemptyset(&sigs);

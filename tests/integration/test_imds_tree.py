@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import ACCOUNT_A, ACCOUNT_B, ROOT
+from conftest import ACCOUNT_A, ACCOUNT_B, ROOT, Env, Hostd
 from ec2_validator import _get_model, validate_response
 from sign import botocore_signed
 from guests import TINY_AMI, wait_marker, wait_state
@@ -261,6 +261,11 @@ def test_guest_metadata_identity_and_live_tokens(genv):
         assert pipe_get(imds_dir, "/latest/meta-data/tags/instance/Stage", tok)[0] == 404
         # the token key survives the rewrites: the old token still works
         assert pipe_get(imds_dir, "/latest/meta-data/instance-id", tok) == (200, iid.encode())
+        # HttpEndpoint=disabled: the service no longer answers (403), live
+        g.modify_instance_metadata_options(InstanceId=iid, HttpEndpoint="disabled")
+        assert pipe_get(imds_dir, "/latest/meta-data/instance-id", tok)[0] == 403
+        g.modify_instance_metadata_options(InstanceId=iid, HttpEndpoint="enabled")
+        assert pipe_get(imds_dir, "/latest/meta-data/instance-id", tok)[0] == 200
         # tags leave the tree when disabled
         g.modify_instance_metadata_options(InstanceId=iid, InstanceMetadataTags="disabled")
         st, _ = pipe_get(imds_dir, "/latest/meta-data/tags/instance/Role", tok)
@@ -325,3 +330,32 @@ def test_account_metadata_defaults(genv):
     assert mo["HttpTokens"] == "optional" and mo["HttpPutResponseHopLimit"] == 1
     g.terminate_instances(InstanceIds=[iid2])
     wait_state(g, [iid, iid2], "terminated", timeout=90)
+
+
+def test_tree_rewritten_at_hostd_start():
+    """A tree left by an older hostd (here: one with a file missing) is
+    rewritten when hostd starts, with the same token key and CA."""
+    d = tempfile.mkdtemp(prefix="hostd-mdrs-")
+    e = make_env(d)
+    state = e.hostd.state_dir
+    try:
+        g = e.client()
+        ami = import_tiny(g)
+        iid = g.run_instances(ImageId=ami, InstanceType="t3.nano", MinCount=1, MaxCount=1)["Instances"][0][
+            "InstanceId"]
+        wait_state(g, [iid], "running")
+        imds_dir = os.path.join(state, "instances", iid, "imds")
+        tok = pipe_token(imds_dir)
+        ca = open(os.path.join(state, "ca", "ca.pem")).read()
+        os.unlink(os.path.join(imds_dir, "meta-data", "instance-type"))
+        assert pipe_get(imds_dir, "/latest/meta-data/instance-type", tok)[0] == 404
+        assert e.hostd.stop() == 0
+        e = Env(Hostd(state, open(state + ".conf").read()))
+        g = e.client()
+        assert pipe_get(imds_dir, "/latest/meta-data/instance-type", tok) == (200, b"t3.nano")
+        assert open(os.path.join(state, "ca", "ca.pem")).read() == ca
+        g.terminate_instances(InstanceIds=[iid])
+        wait_state(g, [iid], "terminated", timeout=90)
+    finally:
+        finish(e, d)
+        shutil.rmtree(d, ignore_errors=True)
