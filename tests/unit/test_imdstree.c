@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -20,10 +21,20 @@
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 
+#include <fcntl.h>
+#include <pthread.h>
+
+#include "hostd/config.h"
 #include "hostd/hostca.h"
+#include "hostd/hostd.h"
 #include "hostd/imdstree.h"
+#include "hostd/store.h"
+#include "hostd/vpcs.h"
 #include "lib/buf.h"
+#include "lib/ids.h"
 #include "lib/util.h"
+#include "metadata/imds.h"
+#include "net/cidr.h"
 
 static const char want_doc[] =
 	"{\n"
@@ -220,11 +231,236 @@ static void test_ca_and_signatures(void **state)
 	buf_free(&rsa2);
 }
 
+
+/* ---- the tree hostd writes, served by the real request handler -------- */
+
+#define IID "i-0123456789abcdef0"
+#define ACCT "111111111111"
+
+struct served {
+	int status;
+	char body[8192];
+};
+
+static void get(int dirfd, const char *path, struct served *out)
+{
+	struct imds_config cfg;
+	struct imds_ctx ctx = { .dirfd = dirfd, .cfg = &cfg, .now = 1700000000 };
+	struct buf req = BUF_INIT, resp = BUF_INIT;
+	bool close_after = false;
+	const char *body;
+
+	assert_int_equal(imds_config_load(dirfd, &cfg), 0);
+	buf_printf(&req, "GET %s HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n", path);
+	assert_true(imds_handle(&ctx, req.data, req.len, &resp, &close_after) > 0);
+	out->status = atoi(resp.data + 9);
+	body = strstr(resp.data, "\r\n\r\n");
+	assert_non_null(body);
+	snprintf(out->body, sizeof(out->body), "%s", body + 4);
+	buf_free(&req);
+	buf_free(&resp);
+}
+
+static void expect(int dirfd, const char *path, int status, const char *body)
+{
+	struct served r;
+
+	get(dirfd, path, &r);
+	if (r.status != status || (body && strcmp(r.body, body)))
+		fail_msg("%s: %d '%s', want %d '%s'", path, r.status, r.body, status, body ? body : "*");
+}
+
+/* cloud-init's crawl: every listed entry answers 200. */
+static int crawl(int dirfd, const char *path)
+{
+	struct served r;
+	char *list, *save = NULL;
+	int n = 0;
+
+	get(dirfd, path, &r);
+	if (r.status != 200)
+		fail_msg("%s: %d", path, r.status);
+	list = xstrdup(r.body);
+	for (char *name = strtok_r(list, "\n", &save); name; name = strtok_r(NULL, "\n", &save)) {
+		char sub[1024];
+		char *eq = strchr(name, '=');
+
+		if (eq)
+			snprintf(sub, sizeof(sub), "%s%.*s/", path, (int)(eq - name), name);
+		else
+			snprintf(sub, sizeof(sub), "%s%s", path, name);
+		if (sub[strlen(sub) - 1] == '/') {
+			n += crawl(dirfd, sub);
+		} else {
+			expect(dirfd, sub, 200, NULL);
+			n++;
+		}
+	}
+	free(list);
+	return n;
+}
+
+static void sql(struct store *s, const char *q)
+{
+	assert_int_equal(store_exec(s, q), 0);
+}
+
+static void test_tree(void **state)
+{
+	struct config cfg;
+	struct hostd h = { 0 };
+	struct subnet_info sn;
+	struct cidr vc, sc;
+	char db[PATH_MAX + 16], p[PATH_MAX + 256], vpc[ID_MAX], subnet[ID_MAX], gid[ID_MAX], eni[ID_MAX], ip[16];
+	char err[256], want[512];
+	const char *groups[1];
+	struct eni_new e = { 0 };
+	int dirfd;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(config_parse(&cfg, "[host]\nregion = us-east-1\n", err, sizeof(err)), 0);
+	snprintf(db, sizeof(db), "%s/state.db", dir);
+	assert_int_equal(store_open(&h.store, db), 0);
+	h.cfg = &cfg;
+	h.state_dir = dir;
+	pthread_mutex_init(&h.lock, NULL);
+	sql(h.store, "INSERT INTO accounts VALUES ('" ACCT "', 0);"
+		     "INSERT INTO reservations (id, account_id, created_ms) VALUES ('r-0123456789abcdef0', '" ACCT "', 0);"
+		     "INSERT INTO key_pairs VALUES ('key-1', '" ACCT "', 'k1', 'rsa', 'f', 'ssh-rsa AAAA k1', 0);"
+		     "INSERT INTO instances (id, account_id, reservation_id, launch_index, image_id, instance_type, vcpus, "
+		     "memory_mib, key_name, user_data, az, root_device_name, uuid, state, launch_ms) VALUES ('" IID "', '"
+		     ACCT "', 'r-0123456789abcdef0', 0, 'ami-0123456789abcdef0', 't3.nano', 2, 512, 'k1', "
+		     "X'00ff', 'us-east-1a', '/dev/xvda', 'ec2x', 'running', 1700000000000);"
+		     "INSERT INTO tags VALUES ('" ACCT "', '" IID "', 'instance', 'Name', 'web');"
+		     "INSERT INTO tags VALUES ('" ACCT "', '" IID "', 'instance', 'has space', 'x');");
+	assert_int_equal(cidr_parse("172.31.0.0/16", &vc), 0);
+	assert_int_equal(cidr_parse("172.31.16.0/20", &sc), 0);
+	assert_int_equal(vpc_insert(h.store, ACCT, &vc, true, vpc), 0);
+	assert_int_equal(subnet_insert(h.store, ACCT, vpc, &sc, "us-east-1a", true, subnet), 0);
+	assert_int_equal(subnet_lookup(&h, ACCT, subnet, &sn), 0);
+	assert_int_equal(vpc_group_by_name(h.store, vpc, "default", gid), 0);
+	groups[0] = gid;
+	e.sn = &sn;
+	e.groups = groups;
+	e.ngroups = 1;
+	e.instance_id = IID;
+	e.delete_on_termination = true;
+	e.description = "";
+	assert_int_equal(eni_insert(&h, ACCT, &e, eni, ip), 0);
+
+	snprintf(p, sizeof(p), "%s/instances", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/instances/" IID, dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	pthread_mutex_lock(&h.lock);
+	assert_int_equal(imdstree_write(&h, IID), 0);
+	pthread_mutex_unlock(&h.lock);
+	snprintf(p, sizeof(p), "%s/instances/" IID "/imds", dir);
+	dirfd = open(p, O_RDONLY | O_DIRECTORY);
+	assert_true(dirfd >= 0);
+
+	assert_true(crawl(dirfd, "/latest/meta-data/") > 30);
+	assert_int_equal(crawl(dirfd, "/latest/dynamic/"), 5);
+	expect(dirfd, "/latest/meta-data/local-ipv4", 200, ip);
+	snprintf(want, sizeof(want), "ip-%s.ec2.internal", ip);
+	for (char *c = want; *c; c++)
+		if (*c == '.' && c < want + 3 + strlen(ip))
+			*c = '-';
+	expect(dirfd, "/latest/meta-data/hostname", 200, want);
+	expect(dirfd, "/latest/meta-data/local-hostname", 200, want);
+	expect(dirfd, "/latest/meta-data/security-groups", 200, "default");
+	expect(dirfd, "/latest/meta-data/public-keys/", 200, "0=k1");
+	expect(dirfd, "/latest/meta-data/public-keys/0/openssh-key", 200, "ssh-rsa AAAA k1");
+	expect(dirfd, "/latest/meta-data/placement/availability-zone", 200, "us-east-1a");
+	expect(dirfd, "/latest/meta-data/block-device-mapping/", 200, "ami\nroot");
+	expect(dirfd, "/latest/meta-data/public-ipv4", 404, NULL);
+	expect(dirfd, "/latest/meta-data/tags/instance/Name", 404, NULL);
+	{
+		struct served r;
+		char mac[64], base[256];
+
+		get(dirfd, "/latest/meta-data/mac", &r);
+		snprintf(mac, sizeof(mac), "%.17s", r.body);
+		snprintf(base, sizeof(base), "/latest/meta-data/network/interfaces/macs/%s/", mac);
+		snprintf(p, sizeof(p), "%ssubnet-id", base);
+		expect(dirfd, p, 200, subnet);
+		snprintf(p, sizeof(p), "%ssubnet-ipv4-cidr-block", base);
+		expect(dirfd, p, 200, "172.31.16.0/20");
+		snprintf(p, sizeof(p), "%svpc-ipv4-cidr-blocks", base);
+		expect(dirfd, p, 200, "172.31.0.0/16");
+		snprintf(p, sizeof(p), "%sinterface-id", base);
+		expect(dirfd, p, 200, eni);
+		snprintf(p, sizeof(p), "%ssecurity-group-ids", base);
+		expect(dirfd, p, 200, gid);
+		snprintf(p, sizeof(p), "%sowner-id", base);
+		expect(dirfd, p, 200, ACCT);
+		get(dirfd, "/latest/dynamic/instance-identity/document", &r);
+		snprintf(want, sizeof(want), "\"privateIp\" : \"%s\"", ip);
+		assert_non_null(strstr(r.body, want));
+		assert_non_null(strstr(r.body, "\"pendingTime\" : \"2023-11-14T22:13:20Z\""));
+	}
+	close(dirfd);
+
+	/* InstanceMetadataTags=enabled: tags/instance/, the key EC2 cannot
+	 * serve left out; the token key survives the rewrite. */
+	snprintf(p, sizeof(p), "%s/instances/" IID "/token.key", dir);
+	{
+		unsigned char k1[32], k2[32];
+		int fd = open(p, O_RDONLY);
+
+		assert_int_equal(read(fd, k1, 32), 32);
+		close(fd);
+		sql(h.store, "UPDATE instances SET md_tags = 'enabled', md_http_tokens = 'required'");
+		pthread_mutex_lock(&h.lock);
+		assert_int_equal(imdstree_refresh_running(&h), 0);
+		pthread_mutex_unlock(&h.lock);
+		fd = open(p, O_RDONLY);
+		assert_int_equal(read(fd, k2, 32), 32);
+		close(fd);
+		assert_memory_equal(k1, k2, 32);
+	}
+	snprintf(p, sizeof(p), "%s/instances/" IID "/imds", dir);
+	dirfd = open(p, O_RDONLY | O_DIRECTORY);
+	{
+		struct imds_config c;
+
+		assert_int_equal(imds_config_load(dirfd, &c), 0);
+		assert_true(c.tokens_required);
+	}
+	close(dirfd);
+	snprintf(p, sizeof(p), "%s/instances/" IID "/imds/meta-data/tags/instance/Name", dir);
+	assert_int_equal(access(p, R_OK), 0);
+	snprintf(p, sizeof(p), "%s/instances/" IID "/imds/meta-data/tags/instance/has space", dir);
+	assert_int_not_equal(access(p, F_OK), 0);
+	snprintf(p, sizeof(p), "%s/instances/" IID "/imds.new", dir);
+	assert_int_not_equal(access(p, F_OK), 0);
+
+	store_close(h.store);
+	config_free(&cfg);
+	pthread_mutex_destroy(&h.lock);
+}
+
+static int teardown_all(void **state)
+{
+	const char *argv[] = { "rm", "-rf", "--", dir, NULL };
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	if (pid == 0) {
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid > 0 && waitpid(pid, NULL, 0) == pid ? 0 : -1;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_document_format),
 		cmocka_unit_test_setup_teardown(test_ca_and_signatures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tree, setup, teardown_all),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
