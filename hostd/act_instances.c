@@ -306,7 +306,10 @@ static const char *const inst_filters[] = {
 	"metadata-options.http-tokens", "metadata-options.http-put-response-hop-limit",
 	"metadata-options.http-endpoint", "metadata-options.instance-metadata-tags",
 	"metadata-options.http-protocol-ipv6", "platform-details", "usage-operation", "boot-mode",
-	"current-instance-boot-mode", "ip-address", "dns-name", NULL,
+	"current-instance-boot-mode", "vpc-id", "private-ip-address", "private-dns-name", "instance.group-name",
+	"network-interface.network-interface-id", "network-interface.mac-address", "network-interface.subnet-id",
+	"network-interface.vpc-id", "network-interface.addresses.private-ip-address", "network-interface.status",
+	"network-interface.attachment.device-index", "network-interface.group-id", "ip-address", "dns-name", NULL,
 };
 
 static int inst_fbag(struct api_req *r, const struct inst *in, struct fbag *b)
@@ -350,6 +353,37 @@ static int inst_fbag(struct api_req *r, const struct inst *in, struct fbag *b)
 		fbag_add(b, "placement-group-name", in->pgroup);
 	if (in->subnet)
 		fbag_add(b, "subnet-id", in->subnet);
+	{
+		struct eni_view *v = NULL;
+		size_t nv = 0;
+
+		if (eni_views(r->h->store, in->account, in->id, NULL, &v, &nv) < 0)
+			return -EIO;
+		for (size_t i = 0; i < nv; i++) {
+			const struct eni_view *e = &v[i];
+			char dns[128], idx[16];
+
+			eni_dns_name(r->h, e->ip, dns, sizeof(dns));
+			snprintf(idx, sizeof(idx), "%d", e->device_index);
+			if (e->device_index == 0) {
+				fbag_own_pair(b, xstrdup("vpc-id"), xstrdup(e->vpc));
+				fbag_own_pair(b, xstrdup("private-ip-address"), xstrdup(e->ip));
+				fbag_own_pair(b, xstrdup("private-dns-name"), xstrdup(dns));
+				for (size_t g = 0; g < e->ngroups; g++)
+					fbag_own_pair(b, xstrdup("instance.group-name"), xstrdup(e->group_names[g]));
+			}
+			fbag_own_pair(b, xstrdup("network-interface.network-interface-id"), xstrdup(e->id));
+			fbag_own_pair(b, xstrdup("network-interface.mac-address"), xstrdup(e->mac));
+			fbag_own_pair(b, xstrdup("network-interface.subnet-id"), xstrdup(e->subnet));
+			fbag_own_pair(b, xstrdup("network-interface.vpc-id"), xstrdup(e->vpc));
+			fbag_own_pair(b, xstrdup("network-interface.addresses.private-ip-address"), xstrdup(e->ip));
+			fbag_own_pair(b, xstrdup("network-interface.status"), xstrdup(e->status));
+			fbag_own_pair(b, xstrdup("network-interface.attachment.device-index"), xstrdup(idx));
+			for (size_t g = 0; g < e->ngroups; g++)
+				fbag_own_pair(b, xstrdup("network-interface.group-id"), xstrdup(e->group_ids[g]));
+		}
+		eni_views_free(v, nv);
+	}
 	if (in->groups) {
 		char *copy = xstrdup(in->groups), *save = NULL;
 
@@ -1120,7 +1154,7 @@ int act_run_instances(struct api_req *r)
 	}
 	if (store_commit(s) < 0)
 		goto internal;
-	vpc_refresh_hosts(r->h, q.sn.vpc_id);
+	vpc_refresh_hosts(r->h, q.sn.vpc_id, false);
 	log_info("instance", "RunInstances: %lld x %s from %s in %s", (long long)n, q.type_name, q.image_id, res_id);
 	instmgr_kick(r->h);
 	ret = write_reservation(r, res_id);

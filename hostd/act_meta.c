@@ -7,6 +7,7 @@
 
 #include "hostd/actions.h"
 #include "hostd/api.h"
+#include "hostd/vpcs.h"
 #include "hostd/config.h"
 #include "hostd/hostd.h"
 #include "hostd/instance_types.h"
@@ -159,10 +160,11 @@ int act_describe_account_attributes(struct api_req *r)
 	char max_instances[16];
 	size_t n = 0;
 	int ret;
-	/* default-vpc is "none" until VPCs exist on this host. */
+	char default_vpc[ID_MAX] = "none";
+	/* Every account has a default VPC (made on first use, as here). */
 	const struct { const char *name; const char *values[2]; } attrs[] = {
 		{ "supported-platforms", { "VPC", NULL } },
-		{ "default-vpc", { "none", NULL } },
+		{ "default-vpc", { default_vpc, NULL } },
 		{ "max-instances", { max_instances, NULL } },
 		{ "vpc-max-security-groups-per-interface", { "5", NULL } },
 		{ "max-elastic-ips", { "5", NULL } },
@@ -170,6 +172,8 @@ int act_describe_account_attributes(struct api_req *r)
 	};
 
 	snprintf(max_instances, sizeof(max_instances), "%d", cfg->max_instances);
+	if (vpc_default_id(r->h, r->account_id, default_vpc) < 0)
+		return api_err_internal(r);
 	ret = api_list(r, "AttributeName", &want, &n);
 	if (ret < 0)
 		return ret;

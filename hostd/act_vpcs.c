@@ -9,10 +9,13 @@
 #include "hostd/api.h"
 #include "hostd/config.h"
 #include "hostd/hostd.h"
+#include "hostd/instances.h"
+#include "hostd/netsync.h"
 #include "hostd/publicips.h"
 #include "hostd/store.h"
 #include "hostd/tags.h"
 #include "hostd/vpcs.h"
+#include "lib/buf.h"
 #include "lib/ids.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -648,6 +651,72 @@ static void write_groups_of(struct xml *x, const struct eni_view *e)
 	xml_close(x);
 }
 
+/* privateIpAddressesSet: the primary, then the secondaries. */
+static void write_ips(struct api_req *r, struct xml *x, const struct eni_view *e, const char *dns)
+{
+	xml_open(x, "privateIpAddressesSet");
+	xml_open(x, "item");
+	xml_text(x, "privateIpAddress", e->ip);
+	xml_text(x, "privateDnsName", dns);
+	xml_bool(x, "primary", true);
+	xml_close(x);
+	for (size_t i = 0; i < e->nsec; i++) {
+		char d2[128];
+
+		eni_dns_name(r->h, e->sec[i], d2, sizeof(d2));
+		xml_open(x, "item");
+		xml_text(x, "privateIpAddress", e->sec[i]);
+		xml_text(x, "privateDnsName", d2);
+		xml_bool(x, "primary", false);
+		xml_close(x);
+	}
+	xml_close(x);
+}
+
+/* A NetworkInterface (DescribeNetworkInterfaces item, CreateNetworkInterface). */
+static int write_eni(struct api_req *r, const struct eni_view *e, const char *elem)
+{
+	struct xml *x = &r->x;
+	char dns[128];
+
+	eni_dns_name(r->h, e->ip, dns, sizeof(dns));
+	xml_open(x, elem);
+	xml_text(x, "networkInterfaceId", e->id);
+	xml_text(x, "subnetId", e->subnet);
+	xml_text(x, "vpcId", e->vpc);
+	xml_text(x, "availabilityZone", e->az);
+	xml_text(x, "description", e->desc);
+	xml_text(x, "ownerId", e->account);
+	xml_bool(x, "requesterManaged", false);
+	xml_text(x, "status", e->status);
+	xml_text(x, "macAddress", e->mac);
+	xml_text(x, "privateIpAddress", e->ip);
+	xml_text(x, "privateDnsName", dns);
+	xml_bool(x, "sourceDestCheck", e->sdc);
+	write_groups_of(x, e);
+	write_public_assoc(r, e->id);
+	if (e->instance[0]) {
+		xml_open(x, "attachment");
+		xml_text(x, "attachmentId", e->attach_id);
+		xml_text(x, "instanceId", e->instance);
+		xml_text(x, "instanceOwnerId", e->account);
+		xml_int(x, "deviceIndex", e->device_index);
+		xml_int(x, "networkCardIndex", 0);
+		xml_text(x, "status", e->attach_state);
+		xml_time(x, "attachTime", e->created_ms);
+		xml_bool(x, "deleteOnTermination", e->dot);
+		xml_close(x);
+	}
+	if (tags_write(r->h->store, x, r->account_id, e->id) < 0)
+		return -EIO;
+	write_ips(r, x, e, dns);
+	xml_open(x, "ipv6AddressesSet");
+	xml_close(x);
+	xml_text(x, "interfaceType", "interface");
+	xml_close(x);
+	return 0;
+}
+
 static const char *const eni_filters[] = {
 	"network-interface-id", "subnet-id", "vpc-id", "private-ip-address", "addresses.private-ip-address",
 	"private-dns-name", "mac-address", "status", "attachment.instance-id", "attachment.attachment-id",
@@ -695,6 +764,8 @@ int act_describe_network_interfaces(struct api_req *r)
 			fbag_add(&bag, "vpc-id", e->vpc);
 			fbag_add(&bag, "private-ip-address", e->ip);
 			fbag_add(&bag, "addresses.private-ip-address", e->ip);
+			for (size_t k = 0; k < e->nsec; k++)
+				fbag_add(&bag, "addresses.private-ip-address", e->sec[k]);
 			fbag_own_pair(&bag, xstrdup("private-dns-name"), xstrdup(dns));
 			fbag_add(&bag, "mac-address", e->mac);
 			fbag_add(&bag, "status", e->status);
@@ -727,48 +798,10 @@ int act_describe_network_interfaces(struct api_req *r)
 			ret = 0;
 			goto out;
 		}
-		xml_open(x, "item");
-		xml_text(x, "networkInterfaceId", e->id);
-		xml_text(x, "subnetId", e->subnet);
-		xml_text(x, "vpcId", e->vpc);
-		xml_text(x, "availabilityZone", e->az);
-		xml_text(x, "description", e->desc);
-		xml_text(x, "ownerId", e->account);
-		xml_bool(x, "requesterManaged", false);
-		xml_text(x, "status", e->status);
-		xml_text(x, "macAddress", e->mac);
-		xml_text(x, "privateIpAddress", e->ip);
-		xml_text(x, "privateDnsName", dns);
-		xml_bool(x, "sourceDestCheck", e->sdc);
-		write_groups_of(x, e);
-		write_public_assoc(r, e->id);
-		if (e->instance[0]) {
-			xml_open(x, "attachment");
-			xml_text(x, "attachmentId", e->attach_id);
-			xml_text(x, "instanceId", e->instance);
-			xml_text(x, "instanceOwnerId", e->account);
-			xml_int(x, "deviceIndex", e->device_index);
-			xml_int(x, "networkCardIndex", 0);
-			xml_text(x, "status", e->attach_state);
-			xml_time(x, "attachTime", e->created_ms);
-			xml_bool(x, "deleteOnTermination", e->dot);
-			xml_close(x);
-		}
-		if (tags_write(s, x, r->account_id, e->id) < 0) {
+		if (write_eni(r, e, "item") < 0) {
 			ret = api_err_internal(r);
 			goto out;
 		}
-		xml_open(x, "privateIpAddressesSet");
-		xml_open(x, "item");
-		xml_text(x, "privateIpAddress", e->ip);
-		xml_text(x, "privateDnsName", dns);
-		xml_bool(x, "primary", true);
-		xml_close(x);
-		xml_close(x);
-		xml_open(x, "ipv6AddressesSet");
-		xml_close(x);
-		xml_text(x, "interfaceType", "interface");
-		xml_close(x);
 		emitted++;
 	}
 	xml_close(x);
@@ -845,13 +878,7 @@ int vpcs_write_instance_net(struct api_req *r, const char *instance_id)
 		xml_bool(x, "deleteOnTermination", e->dot);
 		xml_int(x, "networkCardIndex", 0);
 		xml_close(x);
-		xml_open(x, "privateIpAddressesSet");
-		xml_open(x, "item");
-		xml_text(x, "privateIpAddress", e->ip);
-		xml_text(x, "privateDnsName", dns);
-		xml_bool(x, "primary", true);
-		xml_close(x);
-		xml_close(x);
+		write_ips(r, x, e, dns);
 		xml_open(x, "ipv6AddressesSet");
 		xml_close(x);
 		xml_text(x, "interfaceType", "interface");
@@ -860,4 +887,545 @@ int vpcs_write_instance_net(struct api_req *r, const char *instance_id)
 	xml_close(x);
 	eni_views_free(v, nv);
 	return 1;
+}
+
+int act_create_network_interface(struct api_req *r)
+{
+	struct store *s = r->h->store;
+	struct tag_list tags = { 0 };
+	struct subnet_info sn;
+	struct eni_view *v = NULL;
+	const char **groups = NULL;
+	const char *subnet, *ip = api_str(r, "PrivateIpAddress"), *desc = api_str(r, "Description");
+	char id[ID_MAX], ipbuf[16], defgroup[ID_MAX];
+	const char *onegroup[1];
+	size_t ng = 0, nv = 0;
+	int ret, e;
+
+	if ((ret = api_need_str(r, "SubnetId", &subnet)) < 0)
+		return ret;
+	if (!id_valid("subnet", subnet))
+		return api_err(r, 400, "InvalidSubnetID.Malformed", "Invalid id: \"%.64s\"", subnet);
+	if (api_str(r, "SecondaryPrivateIpAddressCount") || api_str(r, "Ipv6AddressCount"))
+		return api_err(r, 400, "UnsupportedOperation",
+			       "Secondary private addresses and IPv6 are not supported on this host yet.");
+	if (desc && strlen(desc) > 255)
+		return api_err(r, 400, "InvalidParameterValue", "Description is longer than 255 characters.");
+	e = subnet_lookup(r->h, r->account_id, subnet, &sn);
+	if (e == -ENOENT)
+		return api_err(r, 400, "InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", subnet);
+	if (e < 0)
+		return api_err_internal(r);
+	if ((ret = api_list(r, "SecurityGroupId", &groups, &ng)) < 0)
+		goto out;
+	if (ng > 5) {
+		ret = api_err(r, 400, "SecurityGroupsPerInterfaceLimitExceeded",
+			      "The maximum number of security groups per interface has been reached.");
+		goto out;
+	}
+	for (size_t i = 0; i < ng; i++) {
+		if (!id_valid("sg", groups[i])) {
+			ret = api_err(r, 400, "InvalidGroupId.Malformed", "Invalid id: \"%.64s\"", groups[i]);
+			goto out;
+		}
+		e = vpc_group_in(s, r->account_id, sn.vpc_id, groups[i]);
+		if (e < 0) {
+			ret = api_err_internal(r);
+			goto out;
+		}
+		if (!e) {
+			ret = api_err(r, 400, "InvalidGroup.NotFound", "The security group '%s' does not exist in VPC '%s'",
+				      groups[i], sn.vpc_id);
+			goto out;
+		}
+	}
+	if (!ng) {
+		if (vpc_group_by_name(s, sn.vpc_id, "default", defgroup) < 0) {
+			ret = api_err_internal(r);
+			goto out;
+		}
+		onegroup[0] = defgroup;
+	}
+	if ((ret = tags_from_specs(r, "network-interface", &tags)) < 0)
+		goto out;
+	if (store_begin(s) < 0) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	{
+		struct eni_new en = { .sn = &sn, .ip = ip, .groups = ng ? groups : onegroup, .ngroups = ng ? ng : 1,
+				      .description = desc };
+
+		e = eni_insert(r->h, r->account_id, &en, id, ipbuf);
+	}
+	if (e < 0 || tags_set(s, r->account_id, id, "network-interface", &tags) < 0 || store_commit(s) < 0) {
+		store_rollback(s);
+		if (e == -EADDRINUSE)
+			ret = api_err(r, 400, "InvalidIPAddress.InUse", "Address %s is in use.", ip);
+		else if (e == -EINVAL)
+			ret = api_err(r, 400, "InvalidParameterValue",
+				      "Address %.64s does not fall within the subnet's address range or is reserved.", ip);
+		else if (e == -ENOSPC)
+			ret = api_err(r, 400, "InsufficientFreeAddressesInSubnet",
+				      "There are not enough free addresses in subnet '%s'.", sn.id);
+		else
+			ret = api_err_internal(r);
+		goto out;
+	}
+	vpc_refresh_hosts(r->h, sn.vpc_id, false);
+	if (eni_views(s, r->account_id, NULL, id, &v, &nv) < 0 || nv != 1) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	ret = write_eni(r, &v[0], "networkInterface") < 0 ? api_err_internal(r) : 0;
+out:
+	eni_views_free(v, nv);
+	tag_list_free(&tags);
+	free(groups);
+	return ret;
+}
+
+int act_delete_network_interface(struct api_req *r)
+{
+	struct store *s = r->h->store;
+	struct eni_view *v = NULL;
+	const char *id;
+	char vpc[ID_MAX];
+	size_t nv = 0;
+	int ret;
+
+	if ((ret = api_need_str(r, "NetworkInterfaceId", &id)) < 0)
+		return ret;
+	if (!id_valid("eni", id))
+		return api_err(r, 400, "InvalidNetworkInterfaceID.Malformed", "Invalid id: \"%.64s\"", id);
+	if (eni_views(s, r->account_id, NULL, id, &v, &nv) < 0)
+		return api_err_internal(r);
+	if (!nv) {
+		ret = api_err(r, 400, "InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist",
+			      id);
+		goto out;
+	}
+	if (v[0].instance[0]) {
+		ret = api_err(r, 400, "InvalidNetworkInterface.InUse", "The network interface '%s' is currently in use.",
+			      id);
+		goto out;
+	}
+	snprintf(vpc, sizeof(vpc), "%s", v[0].vpc);
+	if (store_begin(s) < 0 || exec1(s, "DELETE FROM enis WHERE id = ?1", id) < 0 ||
+	    tags_delete_all(s, r->account_id, id) < 0 || store_commit(s) < 0) {
+		store_rollback(s);
+		ret = api_err_internal(r);
+		goto out;
+	}
+	vpc_refresh_hosts(r->h, vpc, true);
+	xml_bool(&r->x, "return", true);
+	ret = 0;
+out:
+	eni_views_free(v, nv);
+	return ret;
+}
+
+/* --- hot-plug ------------------------------------------------------------ */
+
+int act_attach_network_interface(struct api_req *r)
+{
+	struct store *s = r->h->store;
+	struct eni_view *v = NULL;
+	const char *eni, *iid;
+	char att[ID_MAX + 8], err[512] = "", state[16] = "", ivpc[ID_MAX] = "";
+	int64_t idx;
+	size_t nv = 0;
+	sqlite3_stmt *st;
+	int ret, rc;
+
+	if ((ret = api_need_str(r, "NetworkInterfaceId", &eni)) < 0 || (ret = api_need_str(r, "InstanceId", &iid)) < 0)
+		return ret;
+	if (!api_str(r, "DeviceIndex"))
+		return api_err_missing(r, "DeviceIndex");
+	if ((ret = api_int(r, "DeviceIndex", 0, 0, 7, &idx)) < 0)
+		return ret;
+	if (!id_valid("eni", eni))
+		return api_err(r, 400, "InvalidNetworkInterfaceID.Malformed", "Invalid id: \"%.64s\"", eni);
+	if (!id_valid("i", iid))
+		return api_err(r, 400, "InvalidInstanceID.Malformed", "Invalid id: \"%.64s\"", iid);
+	st = store_stmt(s, "SELECT i.state, COALESCE((SELECT e.vpc_id FROM enis e WHERE e.instance_id = i.id AND "
+			   "e.device_index = 0), '') FROM instances i WHERE i.id = ?1 AND i.account_id = ?2");
+	if (!st)
+		return api_err_internal(r);
+	sqlite3_bind_text(st, 1, iid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return api_err(r, 400, "InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", iid);
+	if (rc != SQLITE_ROW)
+		return api_err_internal(r);
+	snprintf(state, sizeof(state), "%s", col(st, 0));
+	snprintf(ivpc, sizeof(ivpc), "%s", col(st, 1));
+	if (strcmp(state, "running") && strcmp(state, "stopped"))
+		return api_err(r, 400, "IncorrectInstanceState",
+			       "The instance '%s' is not in a state from which it can have a network interface "
+			       "attached (%s).", iid, state);
+	if (eni_views(s, r->account_id, NULL, eni, &v, &nv) < 0)
+		return api_err_internal(r);
+	if (!nv) {
+		ret = api_err(r, 400, "InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist",
+			      eni);
+		goto out;
+	}
+	if (v[0].instance[0]) {
+		ret = api_err(r, 400, "InvalidNetworkInterface.InUse", "Interface: [%s] in use.", eni);
+		goto out;
+	}
+	if (ivpc[0] && strcmp(ivpc, v[0].vpc)) {
+		ret = api_err(r, 400, "InvalidParameterCombination",
+			      "You may not attach a network interface to an instance if they are not in the same VPC.");
+		goto out;
+	}
+	st = store_stmt(s, "SELECT 1 FROM enis WHERE instance_id = ?1 AND device_index = ?2");
+	if (!st) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, iid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, idx);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		ret = api_err(r, 400, "InvalidParameterValue",
+			      "Instance '%s' already has an interface attached at device index '%lld'.", iid, (long long)idx);
+		goto out;
+	}
+	if (id_new("eni-attach", att) < 0) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	st = store_stmt(s, "UPDATE enis SET instance_id = ?2, device_index = ?3, attach_id = ?4, attach_state = "
+			   "'attached', status = 'in-use', delete_on_termination = 0 WHERE id = ?1");
+	if (!st) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, eni, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, iid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, idx);
+	sqlite3_bind_text(st, 4, att, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	/* A running guest gets the NIC now; a stopped one on its next start. */
+	if (!strcmp(state, "running")) {
+		int e = instmgr_nic_attach(r->h, iid, eni, err, sizeof(err));
+
+		if (e < 0 && e != -ENOENT) {
+			st = store_stmt(s, "UPDATE enis SET instance_id = NULL, device_index = NULL, attach_id = NULL, "
+					   "attach_state = NULL, status = 'available' WHERE id = ?1");
+			if (st) {
+				sqlite3_bind_text(st, 1, eni, -1, SQLITE_STATIC);
+				sqlite3_step(st);
+			}
+			log_err("net", "%s: hot-plug of %s failed: %s", iid, eni, err);
+			ret = api_err(r, 500, "InternalError", "The network interface could not be attached: %.200s", err);
+			goto out;
+		}
+	}
+	vpc_refresh_hosts(r->h, v[0].vpc, false);
+	xml_text(&r->x, "attachmentId", att);
+	xml_int(&r->x, "networkCardIndex", 0);
+	ret = 0;
+out:
+	eni_views_free(v, nv);
+	return ret;
+}
+
+int act_detach_network_interface(struct api_req *r)
+{
+	struct store *s = r->h->store;
+	const char *att;
+	char eni[ID_MAX], iid[ID_MAX], err[512] = "", state[16];
+	sqlite3_stmt *st;
+	int ret, rc, idx;
+
+	if ((ret = api_need_str(r, "AttachmentId", &att)) < 0)
+		return ret;
+	if (!id_valid("eni-attach", att))
+		return api_err(r, 400, "InvalidAttachmentID.Malformed", "Invalid id: \"%.64s\"", att);
+	st = store_stmt(s, "SELECT e.id, e.instance_id, e.device_index, i.state FROM enis e JOIN instances i ON "
+			   "i.id = e.instance_id WHERE e.attach_id = ?1 AND e.account_id = ?2");
+	if (!st)
+		return api_err_internal(r);
+	sqlite3_bind_text(st, 1, att, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return api_err(r, 400, "InvalidAttachmentID.NotFound", "Interface attachment '%s' does not exist.", att);
+	if (rc != SQLITE_ROW)
+		return api_err_internal(r);
+	snprintf(eni, sizeof(eni), "%s", col(st, 0));
+	snprintf(iid, sizeof(iid), "%s", col(st, 1));
+	idx = sqlite3_column_int(st, 2);
+	snprintf(state, sizeof(state), "%s", col(st, 3));
+	if (idx == 0)
+		return api_err(r, 400, "OperationNotPermitted",
+			       "The network interface at device index 0 cannot be detached.");
+	if (!strcmp(state, "running") && instmgr_nic_detach(r->h, iid, eni, err, sizeof(err)) < 0)
+		log_err("net", "%s: unplugging %s: %s (detached anyway)", iid, eni, err);
+	st = store_stmt(s, "UPDATE enis SET instance_id = NULL, device_index = NULL, attach_id = NULL, "
+			   "attach_state = NULL, status = 'available' WHERE id = ?1");
+	if (!st)
+		return api_err_internal(r);
+	sqlite3_bind_text(st, 1, eni, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return api_err_internal(r);
+	return 0;
+}
+
+/* --- secondary private addresses ----------------------------------------- */
+
+static int one_eni(struct api_req *r, const char *id, struct eni_view **v, size_t *nv)
+{
+	if (!id_valid("eni", id))
+		return api_err(r, 400, "InvalidNetworkInterfaceID.Malformed", "Invalid id: \"%.64s\"", id);
+	if (eni_views(r->h->store, r->account_id, NULL, id, v, nv) < 0)
+		return api_err_internal(r);
+	if (!*nv)
+		return api_err(r, 400, "InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '%s' does not exist",
+			       id);
+	return 0;
+}
+
+int act_assign_private_ip_addresses(struct api_req *r)
+{
+	struct store *s = r->h->store;
+	struct eni_view *v = NULL;
+	const char *id, **ips = NULL;
+	char (*out)[16] = NULL;
+	size_t nv = 0, n = 0;
+	int64_t count = 0;
+	bool reassign = false;
+	int ret, e;
+
+	if ((ret = api_need_str(r, "NetworkInterfaceId", &id)) < 0 || (ret = one_eni(r, id, &v, &nv)) < 0 ||
+	    (ret = api_list(r, "PrivateIpAddress", &ips, &n)) < 0 ||
+	    (ret = api_int(r, "SecondaryPrivateIpAddressCount", 0, 1, 49, &count)) < 0 ||
+	    (ret = api_bool(r, "AllowReassignment", false, &reassign)) < 0)
+		goto out;
+	if ((n && count) || (!n && !count)) {
+		ret = api_err(r, 400, "InvalidParameterCombination",
+			      "Specify either PrivateIpAddress or SecondaryPrivateIpAddressCount.");
+		goto out;
+	}
+	if (v[0].nsec + n + (size_t)count > 49) {
+		ret = api_err(r, 400, "PrivateIpAddressLimitExceeded",
+			      "Number of private addresses will exceed limit for this interface.");
+		goto out;
+	}
+	out = xcalloc(n ? n : (size_t)count, sizeof(*out));
+	if (store_begin(s) < 0) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	e = eni_assign_ips(r->h, &v[0], n ? ips : NULL, n, (int)count, reassign, out);
+	if (e < 0 || store_commit(s) < 0) {
+		store_rollback(s);
+		if (e == -EADDRINUSE)
+			ret = api_err(r, 400, "InvalidParameterValue", "Some of the specified addresses are in use.");
+		else if (e == -EINVAL)
+			ret = api_err(r, 400, "InvalidParameterValue",
+				      "Some of the specified addresses are outside the subnet or reserved.");
+		else if (e == -ENOSPC)
+			ret = api_err(r, 400, "InsufficientFreeAddressesInSubnet",
+				      "There are not enough free addresses in subnet '%s'.", v[0].subnet);
+		else
+			ret = api_err_internal(r);
+		goto out;
+	}
+	vpc_refresh_hosts(r->h, v[0].vpc, false);
+	xml_text(&r->x, "networkInterfaceId", id);
+	xml_open(&r->x, "assignedPrivateIpAddressesSet");
+	for (size_t i = 0; i < (n ? n : (size_t)count); i++) {
+		xml_open(&r->x, "item");
+		xml_text(&r->x, "privateIpAddress", out[i]);
+		xml_close(&r->x);
+	}
+	xml_close(&r->x);
+	ret = 0;
+out:
+	free(out);
+	free(ips);
+	eni_views_free(v, nv);
+	return ret;
+}
+
+int act_unassign_private_ip_addresses(struct api_req *r)
+{
+	struct store *s = r->h->store;
+	struct eni_view *v = NULL;
+	const char *id, **ips = NULL;
+	size_t nv = 0, n = 0;
+	int ret;
+
+	if ((ret = api_need_str(r, "NetworkInterfaceId", &id)) < 0 || (ret = one_eni(r, id, &v, &nv)) < 0 ||
+	    (ret = api_list(r, "PrivateIpAddress", &ips, &n)) < 0)
+		goto out;
+	if (!n) {
+		ret = api_err_missing(r, "PrivateIpAddress");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool mine = false;
+
+		for (size_t k = 0; k < v[0].nsec; k++)
+			mine |= !strcmp(v[0].sec[k], ips[i]);
+		if (!mine) {
+			ret = api_err(r, 400, "InvalidParameterValue",
+				      "Some of the specified addresses are not assigned to interface %s", id);
+			goto out;
+		}
+	}
+	if (store_begin(s) < 0) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *st = store_stmt(s, "DELETE FROM eni_ips WHERE eni_id = ?1 AND ip = ?2 AND is_primary = 0");
+
+		if (!st || (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC),
+			    sqlite3_bind_text(st, 2, ips[i], -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE) {
+			store_rollback(s);
+			ret = api_err_internal(r);
+			goto out;
+		}
+	}
+	if (store_commit(s) < 0) {
+		store_rollback(s);
+		ret = api_err_internal(r);
+		goto out;
+	}
+	vpc_refresh_hosts(r->h, v[0].vpc, false);
+	xml_bool(&r->x, "return", true);
+	ret = 0;
+out:
+	free(ips);
+	eni_views_free(v, nv);
+	return ret;
+}
+
+/* --- ModifyNetworkInterfaceAttribute ------------------------------------- */
+
+static int set_groups(struct api_req *r, const struct eni_view *e, const char **groups, size_t ng)
+{
+	struct store *s = r->h->store;
+	struct buf list = BUF_INIT;
+	int ret = 0;
+
+	if (ng > 5)
+		return api_err(r, 400, "SecurityGroupsPerInterfaceLimitExceeded",
+			       "The maximum number of security groups per interface has been reached.");
+	for (size_t i = 0; i < ng; i++) {
+		int in;
+
+		if (!id_valid("sg", groups[i]))
+			return api_err(r, 400, "InvalidGroupId.Malformed", "Invalid id: \"%.64s\"", groups[i]);
+		in = vpc_group_in(s, r->account_id, e->vpc, groups[i]);
+		if (in < 0)
+			return api_err_internal(r);
+		if (!in)
+			return api_err(r, 400, "InvalidGroup.NotFound", "The security group '%s' does not exist in VPC '%s'",
+				       groups[i], e->vpc);
+	}
+	if (store_begin(s) < 0)
+		return api_err_internal(r);
+	if (exec1(s, "DELETE FROM eni_groups WHERE eni_id = ?1", e->id) < 0)
+		goto internal;
+	for (size_t i = 0; i < ng; i++) {
+		sqlite3_stmt *st = store_stmt(s, "INSERT OR IGNORE INTO eni_groups(eni_id, group_id) VALUES (?1, ?2)");
+
+		if (!st || (sqlite3_bind_text(st, 1, e->id, -1, SQLITE_STATIC),
+			    sqlite3_bind_text(st, 2, groups[i], -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE)
+			goto internal;
+		buf_printf(&list, "%s%s", i ? " " : "", groups[i]);
+	}
+	/* The instance's own copy (DescribeInstanceAttribute groupSet) follows
+	 * its primary ENI. */
+	if (e->instance[0] && e->device_index == 0) {
+		sqlite3_stmt *st = store_stmt(s, "UPDATE instances SET security_group_ids = ?2 WHERE id = ?1");
+
+		if (!st || (sqlite3_bind_text(st, 1, e->instance, -1, SQLITE_STATIC),
+			    sqlite3_bind_text(st, 2, list.data ? list.data : "", -1, SQLITE_STATIC),
+			    sqlite3_step(st)) != SQLITE_DONE)
+			goto internal;
+	}
+	if (store_commit(s) < 0)
+		goto internal;
+	goto out;
+internal:
+	store_rollback(s);
+	ret = api_err_internal(r);
+out:
+	buf_free(&list);
+	return ret;
+}
+
+int act_modify_network_interface_attribute(struct api_req *r)
+{
+	struct store *s = r->h->store;
+	struct eni_view *v = NULL;
+	const char *id, **groups = NULL, *desc = api_str(r, "Description.Value"), *att = api_str(r, "Attachment.AttachmentId");
+	bool sdc_given = api_str(r, "SourceDestCheck.Value") != NULL, b = false;
+	size_t nv = 0, ng = 0;
+	int ret, nattr;
+	sqlite3_stmt *st;
+
+	if ((ret = api_need_str(r, "NetworkInterfaceId", &id)) < 0 || (ret = one_eni(r, id, &v, &nv)) < 0 ||
+	    (ret = api_list(r, "SecurityGroupId", &groups, &ng)) < 0)
+		goto out;
+	nattr = (desc != NULL) + (att != NULL) + sdc_given + (ng > 0);
+	if (nattr != 1) {
+		ret = api_err(r, 400, nattr ? "InvalidParameterCombination" : "MissingParameter",
+			      "Specify exactly one attribute: Description, SourceDestCheck, Groups or Attachment.");
+		goto out;
+	}
+	if (ng) {
+		ret = set_groups(r, &v[0], groups, ng);
+		goto out;
+	}
+	if (desc) {
+		if (strlen(desc) > 255) {
+			ret = api_err(r, 400, "InvalidParameterValue", "Description is longer than 255 characters.");
+			goto out;
+		}
+		st = store_stmt(s, "UPDATE enis SET description = ?2 WHERE id = ?1");
+		if (st) {
+			sqlite3_bind_text(st, 2, desc, -1, SQLITE_STATIC);
+		}
+	} else if (sdc_given) {
+		if ((ret = api_bool(r, "SourceDestCheck.Value", true, &b)) < 0)
+			goto out;
+		st = store_stmt(s, "UPDATE enis SET source_dest_check = ?2 WHERE id = ?1");
+		if (st)
+			sqlite3_bind_int(st, 2, b);
+	} else {
+		if (strcmp(att, v[0].attach_id)) {
+			ret = api_err(r, 400, "InvalidAttachmentID.NotFound", "Interface attachment '%.64s' does not exist.",
+				      att);
+			goto out;
+		}
+		if ((ret = api_bool(r, "Attachment.DeleteOnTermination", v[0].dot, &b)) < 0)
+			goto out;
+		st = store_stmt(s, "UPDATE enis SET delete_on_termination = ?2 WHERE id = ?1");
+		if (st)
+			sqlite3_bind_int(st, 2, b);
+	}
+	if (!st) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	ret = sqlite3_step(st) == SQLITE_DONE ? 0 : api_err_internal(r);
+	/* the anti-spoofing rules follow SourceDestCheck */
+	if (ret == 0 && sdc_given)
+		netsync_vpc(r->h, v[0].vpc);
+out:
+	free(groups);
+	eni_views_free(v, nv);
+	return ret;
 }

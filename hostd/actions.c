@@ -213,7 +213,32 @@ static const struct api_param p_modify_subnet_attribute[] = {
 	{ "EnableDns64.Value", P_BOOL }, { "PrivateDnsHostnameTypeOnLaunch", P_STR },
 	{ "EnableResourceNameDnsARecordOnLaunch.Value", P_BOOL },
 	{ "EnableResourceNameDnsAAAARecordOnLaunch.Value", P_BOOL }, { "EnableLniAtDeviceIndex", P_INT },
-	{ "DisableLniAtDeviceIndex.Value", P_BOOL }, DRYRUN, END,
+	{ "DisableLniAtDeviceIndex.Value", P_BOOL }, END, /* no DryRun in this action's model */
+};
+static const struct api_param p_create_network_interface[] = {
+	{ "SubnetId", P_STR }, { "Description", P_STR }, { "PrivateIpAddress", P_STR }, { "SecurityGroupId.N", P_STR },
+	{ "SecondaryPrivateIpAddressCount", P_INT }, { "Ipv6AddressCount", P_INT }, { "ClientToken", P_STR },
+	TAGSPEC, DRYRUN, END,
+};
+static const struct api_param p_delete_network_interface[] = { { "NetworkInterfaceId", P_STR }, DRYRUN, END };
+static const struct api_param p_attach_network_interface[] = {
+	{ "NetworkInterfaceId", P_STR }, { "InstanceId", P_STR }, { "DeviceIndex", P_INT }, { "NetworkCardIndex", P_INT },
+	DRYRUN, END,
+};
+static const struct api_param p_detach_network_interface[] = {
+	{ "AttachmentId", P_STR }, { "Force", P_BOOL }, DRYRUN, END,
+};
+static const struct api_param p_assign_private_ip_addresses[] = {
+	{ "NetworkInterfaceId", P_STR }, { "PrivateIpAddress.N", P_STR }, { "SecondaryPrivateIpAddressCount", P_INT },
+	{ "AllowReassignment", P_BOOL }, END,
+};
+static const struct api_param p_unassign_private_ip_addresses[] = {
+	{ "NetworkInterfaceId", P_STR }, { "PrivateIpAddress.N", P_STR }, END,
+};
+static const struct api_param p_modify_network_interface_attribute[] = {
+	{ "NetworkInterfaceId", P_STR }, { "Description.Value", P_STR }, { "SourceDestCheck.Value", P_BOOL },
+	{ "SecurityGroupId.N", P_STR }, { "Attachment.AttachmentId", P_STR }, { "Attachment.DeleteOnTermination", P_BOOL },
+	DRYRUN, END,
 };
 static const struct api_param p_describe_network_interfaces[] = {
 	{ "NetworkInterfaceId.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
@@ -245,8 +270,10 @@ static const struct api_param p_describe_addresses[] = {
 
 const struct api_action api_actions[] = {
 	{ "AllocateAddress", act_allocate_address, true, p_allocate_address },
+	{ "AssignPrivateIpAddresses", act_assign_private_ip_addresses, true, p_assign_private_ip_addresses },
 	{ "AssociateAddress", act_associate_address, true, p_associate_address },
 	{ "AttachInternetGateway", act_attach_internet_gateway, true, p_igw_vpc },
+	{ "AttachNetworkInterface", act_attach_network_interface, true, p_attach_network_interface },
 	{ "AuthorizeSecurityGroupEgress", act_authorize_security_group_egress, true, p_authorize_sg_egress },
 	{ "AuthorizeSecurityGroupIngress", act_authorize_security_group_ingress, true, p_authorize_sg_ingress },
 	{ "CancelImportTask", act_cancel_import_task, true, p_cancel_import_task },
@@ -254,6 +281,7 @@ const struct api_action api_actions[] = {
 	{ "CreateKeyPair", act_create_key_pair, true, p_create_key_pair },
 	{ "CreateNetworkAcl", act_create_network_acl, true, p_create_network_acl },
 	{ "CreateNetworkAclEntry", act_create_network_acl_entry, true, p_network_acl_entry },
+	{ "CreateNetworkInterface", act_create_network_interface, true, p_create_network_interface },
 	{ "CreateSecurityGroup", act_create_security_group, true, p_create_security_group },
 	{ "CreateSubnet", act_create_subnet, true, p_create_subnet },
 	{ "CreateTags", act_create_tags, true, p_create_tags },
@@ -262,6 +290,7 @@ const struct api_action api_actions[] = {
 	{ "DeleteKeyPair", act_delete_key_pair, true, p_delete_key_pair },
 	{ "DeleteNetworkAcl", act_delete_network_acl, true, p_network_acl_id },
 	{ "DeleteNetworkAclEntry", act_delete_network_acl_entry, true, p_delete_network_acl_entry },
+	{ "DeleteNetworkInterface", act_delete_network_interface, true, p_delete_network_interface },
 	{ "DeleteSecurityGroup", act_delete_security_group, true, p_delete_security_group },
 	{ "DeleteSubnet", act_delete_subnet, true, p_delete_subnet },
 	{ "DeleteTags", act_delete_tags, true, p_create_tags },
@@ -287,6 +316,7 @@ const struct api_action api_actions[] = {
 	{ "DescribeTags", act_describe_tags, false, p_describe_tags },
 	{ "DescribeVpcs", act_describe_vpcs, false, p_describe_vpcs },
 	{ "DetachInternetGateway", act_detach_internet_gateway, true, p_igw_vpc },
+	{ "DetachNetworkInterface", act_detach_network_interface, true, p_detach_network_interface },
 	{ "DisassociateAddress", act_disassociate_address, true, p_disassociate_address },
 	{ "GetConsoleOutput", act_get_console_output, false, p_get_console_output },
 	{ "GetConsoleScreenshot", act_get_console_screenshot, false, p_get_console_screenshot },
@@ -298,6 +328,7 @@ const struct api_action api_actions[] = {
 	  p_modify_instance_metadata_defaults },
 	{ "ModifyInstanceMetadataOptions", act_modify_instance_metadata_options, true,
 	  p_modify_instance_metadata_options },
+	{ "ModifyNetworkInterfaceAttribute", act_modify_network_interface_attribute, true, p_modify_network_interface_attribute },
 	{ "ModifySecurityGroupRules", act_modify_security_group_rules, true, p_modify_security_group_rules },
 	{ "ModifySubnetAttribute", act_modify_subnet_attribute, true, p_modify_subnet_attribute },
 	{ "RebootInstances", act_reboot_instances, true, p_instance_ids },
@@ -311,5 +342,6 @@ const struct api_action api_actions[] = {
 	{ "StartInstances", act_start_instances, true, p_start_instances },
 	{ "StopInstances", act_stop_instances, true, p_stop_instances },
 	{ "TerminateInstances", act_terminate_instances, true, p_terminate_instances },
+	{ "UnassignPrivateIpAddresses", act_unassign_private_ip_addresses, true, p_unassign_private_ip_addresses },
 };
 const size_t api_nactions = ARRAY_SIZE(api_actions);

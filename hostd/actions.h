@@ -74,6 +74,13 @@ int act_delete_subnet(struct api_req *r);
 int act_describe_subnets(struct api_req *r);
 int act_modify_subnet_attribute(struct api_req *r);
 int act_describe_network_interfaces(struct api_req *r);
+int act_create_network_interface(struct api_req *r);
+int act_delete_network_interface(struct api_req *r);
+int act_attach_network_interface(struct api_req *r);
+int act_detach_network_interface(struct api_req *r);
+int act_assign_private_ip_addresses(struct api_req *r);
+int act_unassign_private_ip_addresses(struct api_req *r);
+int act_modify_network_interface_attribute(struct api_req *r);
 /* Writes an instance's VPC fields and networkInterfaceSet; 1 when it has
  * an ENI, 0 when not (nothing written), -EIO. */
 int vpcs_write_instance_net(struct api_req *r, const char *instance_id);

@@ -128,6 +128,10 @@ static int host_key(struct config *cfg, const char *k, const char *v)
 			return -EINVAL;
 		return set_str(cfg->public_cidr, sizeof(cfg->public_cidr), v);
 	}
+	if (!strcmp(k, "public_uplink"))
+		return set_str(cfg->public_uplink, sizeof(cfg->public_uplink), v);
+	if (!strcmp(k, "public_uplink_netns"))
+		return set_str(cfg->public_uplink_netns, sizeof(cfg->public_uplink_netns), v);
 	if (!strcmp(k, "accel")) {
 		if (strcmp(v, "auto") && strcmp(v, "kvm") && strcmp(v, "tcg"))
 			return -EINVAL;

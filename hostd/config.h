@@ -38,6 +38,12 @@ struct config {
 	/* Public and Elastic IPs come from this pool; its first address is the
 	 * public router (net/publicnet.h). */
 	char public_cidr[20];
+	/* Outbound traffic from public addresses to a real network: the host
+	 * interface it leaves through, masqueraded. "" (the default): none. */
+	char public_uplink[16];
+	/* The namespace that plays the host for the uplink (tests); "": the
+	 * host's own. */
+	char public_uplink_netns[64];
 	struct config_account *accounts;
 	size_t naccounts;
 };

@@ -13,6 +13,7 @@
 #include "hostd/api.h"
 #include "hostd/config.h"
 #include "hostd/hostd.h"
+#include "hostd/store.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -134,6 +135,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
 	in.body_too_large = c->too_large;
 	pthread_mutex_lock(&s->h->lock);
 	api_handle(s->h, &in, &out);
+	store_reset_all(s->h->store);
 	pthread_mutex_unlock(&s->h->lock);
 	return send_reply(con, out.status, out.body, out.len, out.request_id);
 }

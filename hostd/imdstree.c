@@ -26,6 +26,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "net/cidr.h"
+#include "net/imdsl.h"
 
 /* The tree in memory: relative path -> bytes, written only once complete. */
 struct tfile {
@@ -492,6 +493,9 @@ int imdstree_write(struct hostd *h, const char *instance_id)
 	for (size_t i = 0; i < t.n; i++)
 		if ((ret = write_rel(next, t.f[i].rel, t.f[i].data.data, t.f[i].data.len)) < 0)
 			goto out;
+	/* Readable by the unprivileged responder in the VPC namespaces. */
+	if ((ret = imdsl_share(next)) < 0)
+		goto out;
 	if ((fd = open(next, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 		syncfs(fd);
 		close(fd);

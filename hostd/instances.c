@@ -501,7 +501,7 @@ static void reconcile_one(struct hostd *h, struct work *w)
 		}
 		for (size_t i = 0; i < nenis; i++)
 			if (i == 0 || strcmp(enis[i].vpc, enis[i - 1].vpc))
-				vpc_refresh_hosts(h, enis[i].vpc);
+				vpc_refresh_hosts(h, enis[i].vpc, true);
 		pthread_mutex_unlock(&h->lock);
 	}
 }
@@ -576,6 +576,9 @@ static void pass(struct hostd *h)
 		reconcile_one(h, &w[i]);
 	free(w);
 	purge(h);
+	pthread_mutex_lock(&h->lock);
+	store_reset_all(h->store);
+	pthread_mutex_unlock(&h->lock);
 }
 
 static void *thread_main(void *arg)
@@ -766,4 +769,74 @@ int instmgr_reboot(struct hostd *h, const char *id)
 int instmgr_screenshot(struct hostd *h, const char *id, unsigned char **jpg, size_t *len, int *w, int *ht)
 {
 	return h->vmm ? vmm_screenshot_jpeg(h->vmm, id, jpg, len, w, ht) : -ENOENT;
+}
+
+static int find_wire(struct hostd *h, const char *id, const char *eni_id, struct eni_wire *out)
+{
+	struct eni_wire w[MAX_ENIS];
+	size_t n = 0;
+	int r = eni_wires(h, id, w, MAX_ENIS, &n, true);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(w[i].id, eni_id)) {
+			*out = w[i];
+			return 0;
+		}
+	return -ENOENT;
+}
+
+int instmgr_nic_attach(struct hostd *h, const char *id, const char *eni_id, char *err, size_t errlen)
+{
+	struct eni_wire w;
+	struct vmm_nic nic;
+	enum vmm_state vs;
+	int r;
+
+	if (!h->vmm || vmm_state(h->vmm, id, &vs) < 0 || vs == VMM_GONE)
+		return -ENOENT;
+	if ((r = find_wire(h, id, eni_id, &w)) < 0) {
+		snprintf(err, errlen, "no such ENI on %s", id);
+		return r;
+	}
+	nic.tap = w.tap;
+	nic.mac = w.mac;
+	net_tap_delete(w.tap, w.ns);
+	if ((r = net_tap_create(w.tap, vmm_embedded(h->vmm) ? NULL : "libvirt-qemu")) < 0) {
+		snprintf(err, errlen, "cannot create tap %s", w.tap);
+		return r;
+	}
+	if ((r = vmm_attach_nic(h->vmm, id, &nic, err, errlen)) < 0) {
+		net_tap_delete(w.tap, w.ns);
+		return r;
+	}
+	if ((r = net_tap_plug(w.tap, w.ns, w.bridge)) < 0) {
+		snprintf(err, errlen, "cannot plug %s into %s", w.tap, w.bridge);
+		vmm_detach_nic(h->vmm, id, &nic, err, errlen);
+		net_tap_delete(w.tap, w.ns);
+		return r;
+	}
+	log_info("instance", "%s: %s hot-plugged on %s", id, eni_id, w.tap);
+	return 0;
+}
+
+int instmgr_nic_detach(struct hostd *h, const char *id, const char *eni_id, char *err, size_t errlen)
+{
+	struct eni_wire w;
+	struct vmm_nic nic;
+	int r;
+
+	if ((r = find_wire(h, id, eni_id, &w)) < 0) {
+		snprintf(err, errlen, "no such ENI on %s", id);
+		return r;
+	}
+	nic.tap = w.tap;
+	nic.mac = w.mac;
+	r = h->vmm ? vmm_detach_nic(h->vmm, id, &nic, err, errlen) : -ENOENT;
+	/* The guest may take its time to let go; the tap goes now either way. */
+	net_tap_delete(w.tap, w.ns);
+	if (r == 0)
+		log_info("instance", "%s: %s unplugged", id, eni_id);
+	return r == -ENOENT ? 0 : r;
 }

@@ -35,4 +35,9 @@ int state_path(const struct hostd *h, const char *rel, char *out, size_t len);
 /* Hypervisor calls the API makes directly (quick ones). -ENOENT when the
  * VM is not running. */
 int instmgr_reboot(struct hostd *h, const char *id);
+/* Hot-plug of one ENI into / out of a running instance: the tap, the
+ * domain's NIC, the tap onto its bridge (attach) or out (detach). Caller
+ * holds h->lock. -ENOENT when the VM is not running. */
+int instmgr_nic_attach(struct hostd *h, const char *id, const char *eni_id, char *err, size_t errlen);
+int instmgr_nic_detach(struct hostd *h, const char *id, const char *eni_id, char *err, size_t errlen);
 int instmgr_screenshot(struct hostd *h, const char *id, unsigned char **jpg, size_t *len, int *w, int *ht);

@@ -24,6 +24,7 @@
 /* VPCs whose last apply failed; retried by netsync_retry(). Guarded by
  * h->lock like everything else here. */
 static char dirty[DIRTY_MAX][ID_MAX];
+static bool uplink_ok;
 
 int netsync_default_vpc(struct hostd *h, const char *account, char *out)
 {
@@ -348,6 +349,12 @@ static int sync_public(struct hostd *h, const char *vpc_id, const char *ns)
 		r = net_public_vpc(ns, vpc_id, &pool, map, n);
 	else
 		r = net_public_vpc_remove(ns, vpc_id);
+	/* The opt-in uplink, once per run (and again after a failure). */
+	if (r == 0 && h->cfg->public_uplink[0] && (!uplink_ok || !net_public_uplink_present())) {
+		r = net_public_uplink(h->cfg->public_uplink_netns[0] ? h->cfg->public_uplink_netns : NULL,
+				      h->cfg->public_uplink, &pool);
+		uplink_ok = r == 0;
+	}
 	pubip_map_free(map, n);
 	return r;
 }

@@ -8,7 +8,9 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
-#define STMT_CACHE 64
+/* More than the distinct statements hostd has: an eviction could finalize a
+ * statement a caller is still stepping through. */
+#define STMT_CACHE 256
 
 struct store {
 	sqlite3 *db;
@@ -394,6 +396,12 @@ sqlite3_stmt *store_stmt(struct store *s, const char *sql)
 		s->cache[STMT_CACHE - 1].st = st;
 	}
 	return st;
+}
+
+void store_reset_all(struct store *s)
+{
+	for (size_t i = 0; i < s->ncache; i++)
+		sqlite3_reset(s->cache[i].st);
 }
 
 int store_exec(struct store *s, const char *sql)

@@ -19,6 +19,12 @@ int store_schema_version(struct store *s);
  * pass string literals. NULL on error (logged). */
 sqlite3_stmt *store_stmt(struct store *s, const char *sql);
 
+/* Resets every cached statement, ending the read transaction one left
+ * mid-result would keep open (it would pin an old snapshot: other
+ * processes' writes unseen, the WAL never checkpointed). Call when a unit
+ * of work ends (an API request, a reconciler pass). */
+void store_reset_all(struct store *s);
+
 /* One transaction per API mutation. */
 int store_begin(struct store *s);
 int store_commit(struct store *s);

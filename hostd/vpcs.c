@@ -201,6 +201,23 @@ int vpc_ensure_default(struct hostd *h, const char *account)
 	return vpc_realize(h, vpc);
 }
 
+int vpc_default_id(struct hostd *h, const char *account, char out[ID_MAX])
+{
+	sqlite3_stmt *st;
+	int r = vpc_ensure_default(h, account);
+
+	if (r < 0)
+		return r;
+	st = store_stmt(h->store, "SELECT id FROM vpcs WHERE account_id = ?1 AND is_default = 1");
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return -EIO;
+	snprintf(out, ID_MAX, "%s", coltext(st, 0));
+	return 0;
+}
+
 static int subnet_row(struct hostd *h, sqlite3_stmt *st, struct subnet_info *out)
 {
 	int rc = sqlite3_step(st);
@@ -608,7 +625,7 @@ out:
 	return r;
 }
 
-int vpc_refresh_hosts(struct hostd *h, const char *vpc_id)
+int vpc_refresh_hosts(struct hostd *h, const char *vpc_id, bool removed)
 {
 	struct vpc_row v;
 	char pid[4200], leaf[ID_MAX + 8];
@@ -620,8 +637,14 @@ int vpc_refresh_hosts(struct hostd *h, const char *vpc_id)
 		r = vpc_realize(h, vpc_id);
 	for (size_t i = 0; r == 0 && i < v.nsn; i++) {
 		snprintf(leaf, sizeof(leaf), "%s.pid", v.sn[i].id);
-		if (vpc_paths(h, vpc_id, leaf, pid, sizeof(pid)) == 0 && net_dnsmasq_reload(pid) < 0)
+		if (vpc_paths(h, vpc_id, leaf, pid, sizeof(pid)) < 0)
+			continue;
+		if (removed) {
+			net_dnsmasq_stop(pid);
+			r = dhcp_start(h, &v, &v.sn[i]);
+		} else if (net_dnsmasq_reload(pid) < 0) {
 			r = vpc_realize(h, vpc_id);
+		}
 	}
 	/* ENIs came or went: their taps, addresses and group memberships */
 	if (r == 0)
@@ -722,6 +745,7 @@ void eni_views_free(struct eni_view *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].group_ids);
 		free(v[i].group_names);
+		free(v[i].sec);
 	}
 	free(v);
 }
@@ -796,6 +820,20 @@ int eni_views(struct store *s, const char *account, const char *instance, const 
 			snprintf(e->group_names[e->ngroups], 256, "%s", coltext(st, 1));
 			e->ngroups++;
 		}
+		st = store_stmt(s, "SELECT ip FROM eni_ips WHERE eni_id = ?1 AND is_primary = 0 ORDER BY ip");
+		if (!st) {
+			eni_views_free(v, cnt);
+			return -EIO;
+		}
+		sqlite3_bind_text(st, 1, v[i].id, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			struct eni_view *e = &v[i];
+
+			e->sec = realloc(e->sec, (e->nsec + 1) * sizeof(*e->sec));
+			if (!e->sec)
+				abort();
+			snprintf(e->sec[e->nsec++], 16, "%s", coltext(st, 0));
+		}
 	}
 	*out = v;
 	*n = cnt;
@@ -830,6 +868,7 @@ int vpcs_imds_lookup(void *arg, const char *vpc_id, const char *peer_ip, char *d
 		sqlite3_bind_text(st, 2, peer_ip, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW)
 			snprintf(id, sizeof(id), "%s", coltext(st, 0));
+		sqlite3_reset(st);
 	}
 	pthread_mutex_unlock(&h->lock);
 	if (!id[0])
@@ -893,6 +932,67 @@ int enis_release(struct hostd *h, const char *instance_id)
 		sqlite3_bind_text(st, 1, instance_id, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return -EIO;
+	}
+	return 0;
+}
+
+int eni_assign_ips(struct hostd *h, const struct eni_view *e, const char *const *ips, size_t n, int count,
+		   bool reassign, char (*out)[16])
+{
+	struct store *s = h->store;
+	struct cidr c;
+	struct used_ctx u = { s, e->subnet, 0 };
+	size_t total = ips ? n : (size_t)count;
+
+	{
+		sqlite3_stmt *st = store_stmt(s, "SELECT cidr FROM subnets WHERE id = ?1");
+
+		if (!st || (sqlite3_bind_text(st, 1, e->subnet, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_ROW ||
+		    cidr_parse(coltext(st, 0), &c) < 0)
+			return -EIO;
+	}
+	for (size_t i = 0; i < total; i++) {
+		uint32_t ip;
+		sqlite3_stmt *st;
+		int r;
+
+		if (ips) {
+			if (ip_parse(ips[i], &ip) < 0 || !cidr_contains_ip(&c, ip) || cidr_reserved(&c, ip))
+				return -EINVAL;
+			if (ip_used(ip, &u)) {
+				char buf[16];
+
+				if (u.err)
+					return u.err;
+				ip_format(ip, buf);
+				st = store_stmt(s, "DELETE FROM eni_ips WHERE subnet_id = ?1 AND ip = ?2 AND is_primary = 0 "
+						   "AND ?3");
+				if (!st)
+					return -EIO;
+				sqlite3_bind_text(st, 1, e->subnet, -1, SQLITE_STATIC);
+				sqlite3_bind_text(st, 2, buf, -1, SQLITE_TRANSIENT);
+				sqlite3_bind_int(st, 3, reassign);
+				if (sqlite3_step(st) != SQLITE_DONE)
+					return -EIO;
+				if (sqlite3_changes(store_db(s)) != 1)
+					return -EADDRINUSE;
+			}
+		} else {
+			r = cidr_alloc(&c, ip_used, &u, &ip);
+			if (u.err)
+				return u.err;
+			if (r < 0)
+				return r;
+		}
+		ip_format(ip, out[i]);
+		st = store_stmt(s, "INSERT INTO eni_ips(eni_id, subnet_id, ip, is_primary) VALUES (?1, ?2, ?3, 0)");
+		if (!st)
+			return -EIO;
+		sqlite3_bind_text(st, 1, e->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, e->subnet, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, out[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return -EADDRINUSE;
 	}
 	return 0;
 }

@@ -34,6 +34,8 @@ int subnet_insert(struct store *s, const char *account, const char *vpc_id, cons
 /* The account's default VPC and default subnet, created (rows and host
  * side) on first use. Runs its own transaction: call outside one. */
 int vpc_ensure_default(struct hostd *h, const char *account);
+/* The id of the account's default VPC (ensured) into out. */
+int vpc_default_id(struct hostd *h, const char *account, char out[ID_MAX]);
 /* The subnet (account's); -ENOENT when it does not exist. */
 int subnet_lookup(struct hostd *h, const char *account, const char *subnet_id, struct subnet_info *out);
 /* The account's default subnet in the host's zone (ensured). */
@@ -69,6 +71,8 @@ struct eni_view {
 	size_t ngroups;
 	char (*group_ids)[ID_MAX];
 	char (*group_names)[256];
+	size_t nsec;               /* secondary private addresses */
+	char (*sec)[16];
 };
 void eni_views_free(struct eni_view *v, size_t n);
 /* The instance's ENIs (device index order), or the account's (instance
@@ -78,12 +82,23 @@ int eni_views(struct store *s, const char *account, const char *instance, const 
 /* "ip-10-0-0-5.ec2.internal" for ip in the host's region. */
 void eni_dns_name(const struct hostd *h, const char *ip, char *out, size_t len);
 
+/* Secondary private addresses: n given ones (ips) or count new ones, into
+ * the caller's transaction; out gets the addresses (16 bytes each, n or
+ * count of them). -EADDRINUSE, -EINVAL (outside the subnet or reserved),
+ * -ENOSPC. With reassign, an address another ENI of the subnet has as a
+ * secondary moves here. */
+int eni_assign_ips(struct hostd *h, const struct eni_view *e, const char *const *ips, size_t n, int count,
+		   bool reassign, char (*out)[16]);
+
 /* The host side of one VPC (namespace, bridges, dnsmasq, files) made to
  * match the rows; idempotent. */
 int vpc_realize(struct hostd *h, const char *vpc_id);
 /* Rewrites the VPC's DHCP/DNS host files from the ENI rows and makes its
- * dnsmasq processes reread them. */
-int vpc_refresh_hosts(struct hostd *h, const char *vpc_id);
+ * dnsmasq processes reread them. removed: an ENI went away, so its
+ * address may come back with another MAC; dnsmasq would keep refusing it
+ * while the old in-memory lease lasts, so the DHCP servers restart (static
+ * leases and dhcp-authoritative: running guests renew as before). */
+int vpc_refresh_hosts(struct hostd *h, const char *vpc_id, bool removed);
 /* Host side teardown (rows are the caller's business). */
 int subnet_teardown(struct hostd *h, const char *vpc_id, const char *subnet_id);
 int vpc_teardown(struct hostd *h, const char *vpc_id);

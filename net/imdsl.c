@@ -12,9 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
+#include <grp.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +25,8 @@
 #include "lib/util.h"
 
 #define MAX_LISTENERS 256
+
+extern char **environ;
 
 struct listener {
 	char key[64];
@@ -35,6 +40,7 @@ struct imdsl {
 	int wake;
 	bool quit;
 	char pipe_bin[4096];
+	int pipe_fd;               /* O_PATH of pipe_bin: exec'd by fd, so its directory's mode does not matter */
 	imdsl_lookup_fn fn;
 	void *arg;
 	struct listener ls[MAX_LISTENERS];
@@ -161,7 +167,9 @@ static void sweep(struct imdsl *l)
  * it; only async-signal-safe calls after fork. */
 static void serve(struct imdsl *l, int conn, const char *dir)
 {
-	const char *argv[] = { l->pipe_bin, "--dir", dir, NULL };
+	/* The tree is entered as root (its parents may be private) and then
+	 * named relatively. */
+	const char *argv[] = { l->pipe_bin, "--dir", ".", NULL };
 	pid_t pid = fork();
 
 	if (pid < 0) {
@@ -178,8 +186,13 @@ static void serve(struct imdsl *l, int conn, const char *dir)
 			sigprocmask(SIG_SETMASK, &none, NULL);
 			signal(SIGPIPE, SIG_DFL);
 		}
-		/* The connection becomes stdin and stdout; no way back to root
-		 * through setuid binaries. */
+		/* Not root: the responder's own uid/gid, which can read the
+		 * instance's imds/ tree and nothing else of hostd's; the
+		 * connection becomes stdin and stdout; no way back through
+		 * setuid binaries. */
+		if (chdir(dir) < 0 || setgroups(0, NULL) < 0 || setresgid(NET_IMDS_GID, NET_IMDS_GID, NET_IMDS_GID) < 0 ||
+		    setresuid(NET_IMDS_UID, NET_IMDS_UID, NET_IMDS_UID) < 0)
+			_exit(126);
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 		if (dup2(conn, 0) < 0 || dup2(conn, 1) < 0)
 			_exit(127);
@@ -189,11 +202,28 @@ static void serve(struct imdsl *l, int conn, const char *dir)
 			if (fl >= 0)
 				fcntl(0, F_SETFL, fl & ~O_NONBLOCK);
 		}
-		execv(argv[0], (char *const *)argv);
+		fexecve(l->pipe_fd, (char *const *)argv, environ);
 		_exit(127);
 	}
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
+}
+
+static int share_one(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)f;
+	if (flag == FTW_SL)
+		return 0;
+	if (chown(path, 0, NET_IMDS_GID) < 0 || chmod(path, S_ISDIR(sb->st_mode) ? 0750 : 0640) < 0)
+		return -errno;
+	return 0;
+}
+
+int imdsl_share(const char *dir)
+{
+	int r = nftw(dir, share_one, 16, FTW_PHYS);
+
+	return r == 0 ? 0 : r < 0 ? r : -EIO;
 }
 
 static void accept_one(struct imdsl *l, int lfd, const char *key)
@@ -267,10 +297,19 @@ int imdsl_start(struct imdsl **out, const char *pipe_bin, imdsl_lookup_fn fn, vo
 		return -errno;
 	}
 	snprintf(l->pipe_bin, sizeof(l->pipe_bin), "%s", pipe_bin);
+	l->pipe_fd = open(pipe_bin, O_PATH | O_CLOEXEC);
+	if (l->pipe_fd < 0) {
+		int e = -errno;
+
+		close(l->wake);
+		free(l);
+		return e;
+	}
 	l->fn = fn;
 	l->arg = arg;
 	pthread_mutex_init(&l->mu, NULL);
 	if (pthread_create(&l->thread, NULL, thread_main, l) != 0) {
+		close(l->pipe_fd);
 		close(l->wake);
 		pthread_mutex_destroy(&l->mu);
 		free(l);
@@ -291,6 +330,7 @@ void imdsl_stop(struct imdsl *l)
 	pthread_join(l->thread, NULL);
 	for (size_t i = 0; i < l->n; i++)
 		close(l->ls[i].fd);
+	close(l->pipe_fd);
 	close(l->wake);
 	pthread_mutex_destroy(&l->mu);
 	free(l);

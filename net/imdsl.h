@@ -9,6 +9,16 @@
 
 struct imdsl;
 
+/* The responder runs as this uid/gid (no passwd entry needed): hostd makes
+ * each instance's imds/ tree root:NET_IMDS_GID 0750/0640 (imdsl_share), so
+ * the process a guest talks to is not root and reads nothing else. */
+#define NET_IMDS_UID 64911
+#define NET_IMDS_GID 64911
+
+/* Gives the tree at dir to the responder's group (dirs 0750, files 0640,
+ * owner root). */
+int imdsl_share(const char *dir);
+
 /* Fills dir with the instance's metadata directory for a connection from
  * peer_ip in the VPC key; 0, or -ENOENT to refuse the connection. */
 typedef int (*imdsl_lookup_fn)(void *arg, const char *key, const char *peer_ip, char *dir, size_t len);

@@ -267,3 +267,115 @@ int net_public_vpc_remove(const char *vpc_ns, const char *vpc_id)
 	}
 	return r;
 }
+
+/* The transfer link between the host and hostd-public (RFC 6598 space,
+ * never routed on the internet). */
+#define UPLINK_HOST_DEV "hd-pubup"
+#define UPLINK_PUB_DEV "up0"
+#define UPLINK_HOST_ADDR "100.64.255.253"
+#define UPLINK_PUB_ADDR "100.64.255.254"
+
+static bool ifname_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 15)
+		return false;
+	for (; *s; s++)
+		if (*s == '/' || *s == ' ' || *s == ':' || (unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+			return false;
+	return true;
+}
+
+bool net_public_uplink_present(void)
+{
+	const char *show[] = { "ip", "-n", NET_PUBLIC_NS, "link", "show", "dev", UPLINK_PUB_DEV, NULL };
+
+	return ok(show);
+}
+
+int net_uplink_render(const char *uplink, const struct cidr *pool, bool hook, struct buf *out)
+{
+	char p[19];
+
+	if (!ifname_ok(uplink))
+		return -EINVAL;
+	cidr_format(pool, p);
+	buf_adds(out, "*nat\n:hd-uplink - [0:0]\n");
+	if (hook)
+		buf_adds(out, "-A POSTROUTING -j hd-uplink\n");
+	buf_printf(out, "-A hd-uplink -s %s -o %s -j MASQUERADE\nCOMMIT\n", p, uplink);
+	buf_adds(out, "*filter\n:hd-uplink-fwd - [0:0]\n");
+	if (hook)
+		buf_adds(out, "-I FORWARD 1 -j hd-uplink-fwd\n");
+	buf_printf(out, "-A hd-uplink-fwd -i " UPLINK_HOST_DEV " -o %s -s %s -j ACCEPT\n", uplink, p);
+	buf_printf(out, "-A hd-uplink-fwd -i %s -o " UPLINK_HOST_DEV " -m conntrack --ctstate RELATED,ESTABLISHED "
+			"-j ACCEPT\n", uplink);
+	buf_printf(out, "-A hd-uplink-fwd -o " UPLINK_HOST_DEV " -j DROP\n");
+	buf_adds(out, "COMMIT\n");
+	return 0;
+}
+
+int net_public_uplink(const char *host_ns, const char *uplink, const struct cidr *pool)
+{
+	struct buf rules = BUF_INIT, saved = BUF_INIT;
+	char poolstr[19];
+	int r;
+
+	if (!ifname_ok(uplink))
+		return -EINVAL;
+	if ((r = net_public_ensure(pool)) < 0)
+		return r;
+	cidr_format(pool, poolstr);
+	{
+		/* argv prefixes: the host's own namespace or the one playing it */
+		const char *hn = host_ns ? host_ns : "";
+		const char *show[] = { "ip", "-n", NET_PUBLIC_NS, "link", "show", "dev", UPLINK_PUB_DEV, NULL };
+		const char *add_ns[] = { "ip", "-n", NET_PUBLIC_NS, "link", "add", UPLINK_PUB_DEV, "type", "veth", "peer",
+					 "name", UPLINK_HOST_DEV, "netns", hn, NULL };
+		const char *add_host[] = { "ip", "-n", NET_PUBLIC_NS, "link", "add", UPLINK_PUB_DEV, "type", "veth",
+					   "peer", "name", UPLINK_HOST_DEV, "netns", "1", NULL };
+		const char *pa[] = { "ip", "-n", NET_PUBLIC_NS, "addr", "replace", UPLINK_PUB_ADDR "/30", "dev",
+				     UPLINK_PUB_DEV, NULL };
+		const char *pu[] = { "ip", "-n", NET_PUBLIC_NS, "link", "set", UPLINK_PUB_DEV, "up", NULL };
+		const char *pr[] = { "ip", "-n", NET_PUBLIC_NS, "route", "replace", "default", "via", UPLINK_HOST_ADDR,
+				     NULL };
+		const char *ha_ns[] = { "ip", "-n", hn, "addr", "replace", UPLINK_HOST_ADDR "/30", "dev",
+					UPLINK_HOST_DEV, NULL };
+		const char *ha[] = { "ip", "addr", "replace", UPLINK_HOST_ADDR "/30", "dev", UPLINK_HOST_DEV, NULL };
+		const char *hu_ns[] = { "ip", "-n", hn, "link", "set", UPLINK_HOST_DEV, "up", NULL };
+		const char *hu[] = { "ip", "link", "set", UPLINK_HOST_DEV, "up", NULL };
+		const char *hr_ns[] = { "ip", "-n", hn, "route", "replace", poolstr, "via", UPLINK_PUB_ADDR, NULL };
+		const char *hr[] = { "ip", "route", "replace", poolstr, "via", UPLINK_PUB_ADDR, NULL };
+		const char *fw_ns[] = { "ip", "netns", "exec", hn, "sysctl", "-qw", "net.ipv4.ip_forward=1", NULL };
+		const char *fw[] = { "sysctl", "-qw", "net.ipv4.ip_forward=1", NULL };
+		const char *save_ns[] = { "ip", "netns", "exec", hn, "iptables-save", NULL };
+		const char *save[] = { "iptables-save", NULL };
+		const char *restore_ns[] = { "ip", "netns", "exec", hn, "iptables-restore", "--noflush", NULL };
+		const char *restore[] = { "iptables-restore", "--noflush", NULL };
+		bool hooked;
+
+		if (!ok(show)) {
+			if ((r = run(host_ns ? add_ns : add_host)) < 0)
+				goto out;
+			log_info("net", "%s linked to %s for outbound traffic through %s", NET_PUBLIC_NS,
+				 host_ns ? host_ns : "the host", uplink);
+		}
+		if ((r = run(pa)) < 0 || (r = run(pu)) < 0 || (r = run(pr)) < 0 ||
+		    (r = run(host_ns ? ha_ns : ha)) < 0 || (r = run(host_ns ? hu_ns : hu)) < 0 ||
+		    (r = run(host_ns ? hr_ns : hr)) < 0 || (r = run(host_ns ? fw_ns : fw)) < 0)
+			goto out;
+		if ((r = cmd_run(host_ns ? save_ns : save, &saved, NULL)) != 0) {
+			r = r < 0 ? r : -EIO;
+			goto out;
+		}
+		hooked = saved.data && strstr(saved.data, "-A POSTROUTING -j hd-uplink");
+		if ((r = net_uplink_render(uplink, pool, !hooked, &rules)) < 0 ||
+		    (r = run_in(host_ns ? restore_ns : restore, rules.data)) < 0)
+			goto out;
+	}
+out:
+	buf_free(&rules);
+	buf_free(&saved);
+	return r;
+}

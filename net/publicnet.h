@@ -13,6 +13,7 @@
  * Nothing leaves the host: hostd-public has no uplink. A test plays the
  * internet by plugging its own namespace into br-public. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/buf.h"
@@ -40,5 +41,18 @@ int net_public_ensure(const struct cidr *pool);
  * rules. Idempotent; established connections keep their NAT. */
 int net_public_vpc(const char *vpc_ns, const char *vpc_id, const struct cidr *pool, const struct net_nat *map,
 		   size_t n);
+/* Outbound to a real network (opt-in): a veth from hostd-public to the
+ * host namespace (host_ns, or the host's own when NULL), the pool routed
+ * back through it, and in the host namespace forwarding on and hostd's
+ * chains (nat hd-uplink: MASQUERADE of the pool out of `uplink`; filter
+ * hd-uplink-fwd: out allowed, only replies back in, so nothing on the real
+ * network can open a connection to a public address). Idempotent. */
+int net_public_uplink(const char *host_ns, const char *uplink, const struct cidr *pool);
+/* true when hostd-public still has its end of the uplink link. */
+bool net_public_uplink_present(void);
+/* The host namespace's rules text for it (iptables-restore --noflush),
+ * hooks included when hook. Deterministic; -EINVAL on bad names. */
+int net_uplink_render(const char *uplink, const struct cidr *pool, bool hook, struct buf *out);
+
 /* The VPC has no internet gateway (any more): veth and nat rules go. */
 int net_public_vpc_remove(const char *vpc_ns, const char *vpc_id);

@@ -14,11 +14,23 @@
 #include "lib/cmd.h"
 #include "lib/log.h"
 
+static struct buf *dry;
+
+void net_dry_run(struct buf *log) { dry = log; }
+
 /* Runs argv; logs stderr's last line once on failure. */
 static int run(const char *const *argv)
 {
 	struct buf err = BUF_INIT;
-	int r = cmd_run(argv, NULL, &err);
+	int r;
+
+	if (dry) {
+		for (size_t i = 0; argv[i]; i++)
+			buf_printf(dry, "%s%s", i ? " " : "", argv[i]);
+		buf_addc(dry, '\n');
+		return 0;
+	}
+	r = cmd_run(argv, NULL, &err);
 
 	if (r != 0) {
 		struct buf line = BUF_INIT;
@@ -36,7 +48,7 @@ static int run(const char *const *argv)
 /* Runs argv quietly; 0 when it exited 0. */
 static bool ok(const char *const *argv)
 {
-	return cmd_run(argv, NULL, NULL) == 0;
+	return !dry && cmd_run(argv, NULL, NULL) == 0;
 }
 
 bool net_ns_exists(const char *ns)
@@ -44,7 +56,7 @@ bool net_ns_exists(const char *ns)
 	char path[300];
 	struct stat sb;
 
-	if (snprintf(path, sizeof(path), "/run/netns/%s", ns) >= (int)sizeof(path))
+	if (dry || snprintf(path, sizeof(path), "/run/netns/%s", ns) >= (int)sizeof(path))
 		return false;
 	return stat(path, &sb) == 0;
 }
@@ -133,6 +145,8 @@ static pid_t dnsmasq_pid(const char *pidfile)
 	ssize_t n;
 	long pid;
 
+	if (dry)
+		return 0;
 	fd = open(pidfile, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;

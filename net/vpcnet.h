@@ -12,6 +12,12 @@
 
 #define NET_IMDS_IP 0xa9fea9feu /* 169.254.169.254 */
 
+struct buf;
+/* Dry run (golden-file tests, no root): commands that change something are
+ * appended to log, one line each, and succeed; queries (does this link or
+ * namespace exist, is dnsmasq running) answer no. NULL: real runs again. */
+void net_dry_run(struct buf *log);
+
 bool net_ns_exists(const char *ns);
 /* The namespace with lo up, forwarding on, the VPC's DNS address
  * (dns_ip/32) and 169.254.169.254/32 on lo. */

@@ -67,6 +67,19 @@ static void imds_nic(struct buf *b, const struct vmm_spec *s)
 	buf_free(&nd);
 }
 
+/* A NIC on a tap hostd made: libvirt opens it and never creates or
+ * deletes it (managed='no'). */
+static void nic_xml(struct buf *b, const struct vmm_nic *n, const char *ind)
+{
+	buf_printf(b, "%s<interface type='ethernet'>\n%s  <mac address='", ind, ind);
+	esc(b, n->mac);
+	buf_printf(b, "'/>\n%s  <target dev='", ind);
+	esc(b, n->tap);
+	buf_printf(b, "' managed='no'/>\n%s  <model type='virtio'/>\n%s</interface>\n", ind, ind);
+}
+
+void vmm_nic_xml(const struct vmm_nic *n, struct buf *out) { nic_xml(out, n, ""); }
+
 void vmm_domain_xml(const struct vmm_spec *s, struct buf *b)
 {
 	bool kvm = s->accel == VMM_ACCEL_KVM;
@@ -134,13 +147,8 @@ void vmm_domain_xml(const struct vmm_spec *s, struct buf *b)
 			buf_adds(b, "      <readonly/>\n");
 		buf_adds(b, "    </disk>\n");
 	}
-	for (size_t i = 0; i < s->nnics; i++) {
-		buf_adds(b, "    <interface type='ethernet'>\n      <mac address='");
-		esc(b, s->nics[i].mac);
-		buf_adds(b, "'/>\n      <target dev='");
-		esc(b, s->nics[i].tap);
-		buf_adds(b, "' managed='no'/>\n      <model type='virtio'/>\n    </interface>\n");
-	}
+	for (size_t i = 0; i < s->nnics; i++)
+		nic_xml(b, &s->nics[i], "    ");
 	buf_adds(b, "    <serial type='file'>\n      <source path='");
 	esc(b, s->console_log);
 	buf_adds(b, "' append='on'/>\n      <target port='0'/>\n    </serial>\n");

@@ -287,6 +287,36 @@ out:
 	return ret;
 }
 
+static int nic_op(struct vmm *v, const char *name, const struct vmm_nic *nic, bool attach, char *err, size_t errlen)
+{
+	struct buf xml = BUF_INIT;
+	virDomainPtr dom = lookup(v, name);
+	int ret = 0, r;
+
+	if (!dom)
+		return no_domain() ? -ENOENT : -EIO;
+	vmm_nic_xml(nic, &xml);
+	r = attach ? virDomainAttachDeviceFlags(dom, xml.data, VIR_DOMAIN_AFFECT_LIVE)
+		   : virDomainDetachDeviceFlags(dom, xml.data, VIR_DOMAIN_AFFECT_LIVE);
+	if (r < 0) {
+		snprintf(err, errlen, "%s", virGetLastErrorMessage());
+		ret = virDomainIsActive(dom) == 0 ? -ENOENT : -EIO;
+	}
+	virDomainFree(dom);
+	buf_free(&xml);
+	return ret;
+}
+
+int vmm_attach_nic(struct vmm *v, const char *name, const struct vmm_nic *nic, char *err, size_t errlen)
+{
+	return nic_op(v, name, nic, true, err, errlen);
+}
+
+int vmm_detach_nic(struct vmm *v, const char *name, const struct vmm_nic *nic, char *err, size_t errlen)
+{
+	return nic_op(v, name, nic, false, err, errlen);
+}
+
 /* Runs op on the named domain; -ENOENT when there is none. */
 static int with_domain(struct vmm *v, const char *name, int (*op)(virDomainPtr, unsigned int), unsigned int flags,
 		       const char *what)

@@ -80,6 +80,13 @@ struct vmm_spec {
 /* The domain XML for spec (pure: golden-file tested). */
 void vmm_domain_xml(const struct vmm_spec *spec, struct buf *out);
 
+/* The <interface> element of one NIC (hot-plug; pure). */
+void vmm_nic_xml(const struct vmm_nic *n, struct buf *out);
+/* Hot-plugs / unplugs a NIC of a running domain (live only; unplug asks the
+ * guest, as a PCI eject does). -ENOENT when the VM is not running. */
+int vmm_attach_nic(struct vmm *v, const char *name, const struct vmm_nic *nic, char *err, size_t errlen);
+int vmm_detach_nic(struct vmm *v, const char *name, const struct vmm_nic *nic, char *err, size_t errlen);
+
 /* Creates and starts the domain with its vCPUs paused. -EEXIST when a
  * domain of that name already runs. err receives libvirt's message. */
 int vmm_start_paused(struct vmm *v, const struct vmm_spec *spec, char *err, size_t errlen);

@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import struct
+import subprocess
 import tempfile
 import time
 
@@ -21,6 +22,19 @@ def make_env(d, extra=""):
     cfg = config_text().replace("[host]\nregion = us-east-1\n",
                                 "[host]\nregion = us-east-1\nstop_timeout_s = 20\n" + extra)
     return Env(Hostd(os.path.join(d, "state"), cfg))
+
+
+def net_snapshot(a, state, iid):
+    """(dnsmasq pids by pid file, the instance's tap line in its namespace)."""
+    inst = a.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+    eni = inst["NetworkInterfaces"][0]["NetworkInterfaceId"]
+    ns = "hostd-" + inst["VpcId"]
+    d = os.path.join(state, "net", inst["VpcId"])
+    pids = {f: open(os.path.join(d, f)).read().strip() for f in sorted(os.listdir(d)) if f.endswith(".pid")}
+    tap = subprocess.run(["ip", "-n", ns, "-o", "link", "show", "tap-" + eni[-11:]], capture_output=True,
+                         text=True).stdout
+    assert "master br-" in tap and len(pids) == 2, (tap, pids)
+    return pids, tap.split("<")[1].split(">")[0]
 
 
 def finish(e, d):
@@ -164,16 +178,14 @@ def test_five_instances_termination_protection_and_filters(genv, g):
     terminate(g, iids)
 
 
-def root_device(g, ami):
-    return g.describe_images(ImageIds=[ami])["Images"][0]["RootDeviceName"]
-
-
 def test_wrong_state_and_bad_input(genv, g):
     def code(fn, **kw):
         with pytest.raises(botocore.exceptions.ClientError) as ei:
             fn(**kw)
         return ei.value.response["Error"]["Code"]
 
+    # the AMI's own root device (the tiny AMI's import names it /dev/sda1)
+    root = g.describe_images(ImageIds=[genv.ami])["Images"][0]["RootDeviceName"]
     assert code(g.run_instances, ImageId="ami-0123456789abcdef0", MinCount=1, MaxCount=1) == "InvalidAMIID.NotFound"
     assert code(g.run_instances, ImageId="ami-zz", MinCount=1, MaxCount=1) == "InvalidAMIID.Malformed"
     assert code(g.run_instances, ImageId=genv.ami, InstanceType="t9.huge", MinCount=1,
@@ -185,7 +197,7 @@ def test_wrong_state_and_bad_input(genv, g):
     assert code(g.run_instances, ImageId=genv.ami, MinCount=1, MaxCount=1,
                 Placement={"AvailabilityZone": "eu-west-1a"}) == "InvalidParameterValue"
     assert code(g.run_instances, ImageId=genv.ami, MinCount=1, MaxCount=1,
-                BlockDeviceMappings=[{"DeviceName": root_device(g, genv.ami), "Ebs": {"VolumeSize": 0}}]) in (
+                BlockDeviceMappings=[{"DeviceName": root, "Ebs": {"VolumeSize": 0}}]) in (
         "InvalidParameterValue", "InvalidBlockDeviceMapping")
     assert code(g.stop_instances, InstanceIds=["i-0123456789abcdef0"]) == "InvalidInstanceID.NotFound"
     assert code(g.stop_instances, InstanceIds=["i-xyz"]) == "InvalidInstanceID.Malformed"
@@ -259,6 +271,8 @@ def test_guests_survive_hostd_restart(sig):
         wait_marker(a, iids[0], "HOSTD-TINY: ready")
         pids = sorted(qemu_pids(state))
         assert len(pids) == 2
+        # the VPC side the guests use: dnsmasq processes and the survivor's tap
+        net_before = net_snapshot(a, state, iids[0])
         if sig == signal.SIGKILL:
             e.hostd.proc.kill()
             e.hostd.proc.wait()
@@ -274,6 +288,8 @@ def test_guests_survive_hostd_restart(sig):
         d0 = wait_state(a, [iids[0]], "running")
         assert d0[iids[0]]["State"]["Name"] == "running"
         assert sorted(qemu_pids(state)) == [p for p in pids if p != victim]  # the same QEMU, untouched
+        # the same dnsmasq (static leases: the guest keeps its address) and tap
+        assert net_snapshot(a, state, iids[0]) == net_before
         # the guest that vanished is reconciled (its shutdown behaviour is stop)
         wait_state(a, [iids[1]], "stopped", timeout=60)
         # and the survivor is still fully manageable

@@ -31,7 +31,7 @@ def test_account_attributes(ec2):
     attrs = {a["AttributeName"]: [v["AttributeValue"] for v in a["AttributeValues"]]
              for a in ec2.describe_account_attributes()["AccountAttributes"]}
     assert attrs["supported-platforms"] == ["VPC"]
-    assert attrs["default-vpc"] == ["none"]
+    assert attrs["default-vpc"] == [ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]]
     assert attrs["max-instances"] == ["20"]
     one = ec2.describe_account_attributes(AttributeNames=["default-vpc"])["AccountAttributes"]
     assert [a["AttributeName"] for a in one] == ["default-vpc"]

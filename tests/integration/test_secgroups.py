@@ -167,6 +167,13 @@ def test_bad_rules_and_limits(ec2):
         "InvalidParameterValue"
     assert auth(IpProtocol="tcp", FromPort=1, ToPort=2,
                 UserIdGroupPairs=[{"GroupId": "sg-0123456789abcdef0"}]) == "InvalidGroup.NotFound"
+    # a group of another VPC cannot be referenced
+    other_vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
+    foreign = ec2.create_security_group(GroupName="foreign", Description="x", VpcId=other_vpc)["GroupId"]
+    assert auth(IpProtocol="tcp", FromPort=1, ToPort=2, UserIdGroupPairs=[{"GroupId": foreign}]) == \
+        "InvalidGroup.NotFound"
+    ec2.delete_security_group(GroupId=foreign)
+    ec2.delete_vpc(VpcId=other_vpc)
     assert code(ec2.authorize_security_group_ingress, GroupId="sg-0123456789abcdef0", IpPermissions=[
         {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "1.0.0.0/8"}]}]) == "InvalidGroup.NotFound"
     # 60 inbound rules per group

@@ -208,6 +208,96 @@ def test_subnet_bad_input(ec2, ec2b):
     ec2.delete_vpc(VpcId=v2)
 
 
+def test_create_delete_network_interface(env, ec2):
+    vid = ec2.create_vpc(CidrBlock="10.80.0.0/16")["Vpc"]["VpcId"]
+    sid = ec2.create_subnet(VpcId=vid, CidrBlock="10.80.1.0/28")["Subnet"]["SubnetId"]
+    n = ec2.create_network_interface(SubnetId=sid, Description="spare", TagSpecifications=[
+        {"ResourceType": "network-interface", "Tags": [{"Key": "role", "Value": "spare"}]}])["NetworkInterface"]
+    assert n["PrivateIpAddress"] == "10.80.1.4" and n["Status"] == "available" and n["Description"] == "spare"
+    assert [g["GroupName"] for g in n["Groups"]] == ["default"] and "Attachment" not in n
+    assert n["PrivateDnsName"] == "ip-10-80-1-4.ec2.internal"
+    m = ec2.create_network_interface(SubnetId=sid, PrivateIpAddress="10.80.1.14")["NetworkInterface"]
+    assert m["PrivateIpAddress"] == "10.80.1.14"
+    for ip, code in (("10.80.1.14", "InvalidIPAddress.InUse"), ("10.80.1.15", "InvalidParameterValue"),
+                     ("10.80.1.2", "InvalidParameterValue"), ("10.80.2.5", "InvalidParameterValue")):
+        with pytest.raises(ClientError) as ei:
+            ec2.create_network_interface(SubnetId=sid, PrivateIpAddress=ip)
+        assert err_code(ei) == code, ip
+    with pytest.raises(ClientError) as ei:
+        ec2.create_network_interface(SubnetId=sid, Groups=["sg-0123456789abcdef0"])
+    assert err_code(ei) == "InvalidGroup.NotFound"
+    assert ec2.describe_subnets(SubnetIds=[sid])["Subnets"][0]["AvailableIpAddressCount"] == 9
+    got = ec2.describe_network_interfaces(Filters=[{"Name": "tag:role", "Values": ["spare"]}])["NetworkInterfaces"]
+    assert [x["NetworkInterfaceId"] for x in got] == [n["NetworkInterfaceId"]]
+    # the address is in the VPC's DNS at once
+    assert dns_query(ns_of(vid), "10.80.0.2", "ip-10-80-1-14.ec2.internal") == (0, "10.80.1.14")
+    # secondary private addresses
+    a = ec2.assign_private_ip_addresses(NetworkInterfaceId=n["NetworkInterfaceId"], SecondaryPrivateIpAddressCount=2)
+    assert sorted(x["PrivateIpAddress"] for x in a["AssignedPrivateIpAddresses"]) == ["10.80.1.5", "10.80.1.6"]
+    ec2.assign_private_ip_addresses(NetworkInterfaceId=n["NetworkInterfaceId"], PrivateIpAddresses=["10.80.1.9"])
+    with pytest.raises(ClientError) as ei:
+        ec2.assign_private_ip_addresses(NetworkInterfaceId=m["NetworkInterfaceId"], PrivateIpAddresses=["10.80.1.9"])
+    assert err_code(ei) == "InvalidParameterValue"
+    ec2.assign_private_ip_addresses(NetworkInterfaceId=m["NetworkInterfaceId"], PrivateIpAddresses=["10.80.1.9"],
+                                    AllowReassignment=True)
+    got = {x["NetworkInterfaceId"]: x for x in ec2.describe_network_interfaces(
+        NetworkInterfaceIds=[n["NetworkInterfaceId"], m["NetworkInterfaceId"]])["NetworkInterfaces"]}
+    ips = lambda x: sorted((p["PrivateIpAddress"], p["Primary"]) for p in x["PrivateIpAddresses"])
+    assert ips(got[n["NetworkInterfaceId"]]) == [("10.80.1.4", True), ("10.80.1.5", False), ("10.80.1.6", False)]
+    assert ips(got[m["NetworkInterfaceId"]]) == [("10.80.1.14", True), ("10.80.1.9", False)]
+    assert dns_query(ns_of(vid), "10.80.0.2", "ip-10-80-1-9.ec2.internal") == (0, "10.80.1.9")
+    with pytest.raises(ClientError) as ei:
+        ec2.unassign_private_ip_addresses(NetworkInterfaceId=n["NetworkInterfaceId"], PrivateIpAddresses=["10.80.1.4"])
+    assert err_code(ei) == "InvalidParameterValue"                   # the primary
+    ec2.unassign_private_ip_addresses(NetworkInterfaceId=n["NetworkInterfaceId"],
+                                      PrivateIpAddresses=["10.80.1.5", "10.80.1.6"])
+    got = ec2.describe_network_interfaces(NetworkInterfaceIds=[n["NetworkInterfaceId"]])["NetworkInterfaces"][0]
+    assert ips(got) == [("10.80.1.4", True)]
+    f = ec2.describe_network_interfaces(Filters=[{"Name": "addresses.private-ip-address", "Values": ["10.80.1.9"]}])
+    assert [x["NetworkInterfaceId"] for x in f["NetworkInterfaces"]] == [m["NetworkInterfaceId"]]
+    # ModifyNetworkInterfaceAttribute, one attribute at a time
+    nid = n["NetworkInterfaceId"]
+    ec2.modify_network_interface_attribute(NetworkInterfaceId=nid, Description={"Value": "renamed"})
+    ec2.modify_network_interface_attribute(NetworkInterfaceId=nid, SourceDestCheck={"Value": False})
+    db = env.hostd.db()
+    db.execute("INSERT INTO security_groups(id, account_id, vpc_id, name, description, created_ms) "
+               "VALUES ('sg-0000000000000abcd', '111111111111', ?, 'web', 'web', 0)", (vid,))
+    db.commit()
+    db.close()
+    default_sg = n["Groups"][0]["GroupId"]
+    ec2.modify_network_interface_attribute(NetworkInterfaceId=nid, Groups=["sg-0000000000000abcd", default_sg])
+    got = ec2.describe_network_interfaces(NetworkInterfaceIds=[nid])["NetworkInterfaces"][0]
+    assert got["Description"] == "renamed" and got["SourceDestCheck"] is False
+    assert sorted(g["GroupName"] for g in got["Groups"]) == ["default", "web"]
+    assert [x["NetworkInterfaceId"] for x in ec2.describe_network_interfaces(
+        Filters=[{"Name": "group-name", "Values": ["web"]}])["NetworkInterfaces"]] == [nid]
+    with pytest.raises(ClientError) as ei:
+        ec2.modify_network_interface_attribute(NetworkInterfaceId=nid, Groups=["sg-0123456789abcdef0"])
+    assert err_code(ei) == "InvalidGroup.NotFound"
+    with pytest.raises(ClientError) as ei:
+        ec2.modify_network_interface_attribute(NetworkInterfaceId=nid, Description={"Value": "x"},
+                                               SourceDestCheck={"Value": True})
+    assert err_code(ei) == "InvalidParameterCombination"
+    ec2.modify_network_interface_attribute(NetworkInterfaceId=nid, Groups=[default_sg])
+    with pytest.raises(ClientError) as ei:
+        ec2.delete_subnet(SubnetId=sid)
+    assert err_code(ei) == "DependencyViolation"
+    for x in (n, m):
+        ec2.delete_network_interface(NetworkInterfaceId=x["NetworkInterfaceId"])
+    with pytest.raises(ClientError) as ei:
+        ec2.delete_network_interface(NetworkInterfaceId=n["NetworkInterfaceId"])
+    assert err_code(ei) == "InvalidNetworkInterfaceID.NotFound"
+    ec2.delete_subnet(SubnetId=sid)
+    with pytest.raises(ClientError) as ei:
+        ec2.delete_vpc(VpcId=vid)                                 # the extra group is a dependency
+    assert err_code(ei) == "DependencyViolation"
+    db = env.hostd.db()
+    db.execute("DELETE FROM security_groups WHERE id = 'sg-0000000000000abcd'")   # as DeleteSecurityGroup would
+    db.commit()
+    db.close()
+    ec2.delete_vpc(VpcId=vid)
+
+
 def test_aws_cli_vpcs(env):
     v = env.aws("create-vpc", "--cidr-block", "10.40.0.0/16")["Vpc"]
     s = env.aws("create-subnet", "--vpc-id", v["VpcId"], "--cidr-block", "10.40.0.0/20")["Subnet"]
@@ -281,6 +371,45 @@ needs_ami = pytest.mark.skipif(not os.path.exists(TINY_AMI), reason="make tiny-a
 
 
 @needs_ami
+def test_run_instances_network_bad_input(env, ec2, ec2b):
+    """Refused before anything boots."""
+    ami = import_tiny(ec2)
+    vid = ec2.create_vpc(CidrBlock="10.90.0.0/16")["Vpc"]["VpcId"]
+    sid = ec2.create_subnet(VpcId=vid, CidrBlock="10.90.0.0/24")["Subnet"]["SubnetId"]
+    cases = [
+        (dict(SubnetId="subnet-0123456789abcdef0"), "InvalidSubnetID.NotFound"),
+        (dict(SubnetId="subnet-x"), "InvalidSubnetID.Malformed"),
+        (dict(SubnetId=sid, SecurityGroupIds=["sg-0123456789abcdef0"]), "InvalidGroup.NotFound"),
+        (dict(SubnetId=sid, SecurityGroupIds=["sg-x"]), "InvalidGroupId.Malformed"),
+        (dict(SubnetId=sid, SecurityGroups=["nope"]), "InvalidGroup.NotFound"),
+        (dict(SubnetId=sid, PrivateIpAddress="10.90.0.9", MaxCount=2), "InvalidParameterCombination"),
+        (dict(SubnetId=sid, PrivateIpAddress="10.90.0.255"), "InvalidParameterValue"),
+        (dict(SubnetId=sid, PrivateIpAddress="banana"), "InvalidParameterValue"),
+    ]
+    for kw, code in cases:
+        kw.setdefault("MaxCount", 1)
+        with pytest.raises(ClientError) as ei:
+            ec2.run_instances(ImageId=ami, InstanceType="t3.nano", MinCount=1, **kw)
+        assert err_code(ei) == code, kw
+    # a group of the default VPC cannot go on an ENI in another VPC
+    dvpc = [v for v in ec2.describe_vpcs()["Vpcs"] if v["IsDefault"]][0]["VpcId"]
+    db = env.hostd.db()
+    dsg = db.execute("SELECT id FROM security_groups WHERE vpc_id = ?", (dvpc,)).fetchone()[0]
+    db.close()
+    with pytest.raises(ClientError) as ei:
+        ec2.run_instances(ImageId=ami, InstanceType="t3.nano", MinCount=1, MaxCount=1, SubnetId=sid,
+                          SecurityGroupIds=[dsg])
+    assert err_code(ei) == "InvalidParameter"
+    # another account's subnet does not exist for B
+    with pytest.raises(ClientError) as ei:
+        ec2b.run_instances(ImageId=ami, InstanceType="t3.nano", MinCount=1, MaxCount=1, SubnetId=sid)
+    assert err_code(ei) in ("InvalidSubnetID.NotFound", "InvalidAMIID.NotFound")
+    assert ec2.describe_network_interfaces()["NetworkInterfaces"] == []
+    ec2.delete_subnet(SubnetId=sid)
+    ec2.delete_vpc(VpcId=vid)
+
+
+@needs_ami
 def test_guest_gets_eni_address_by_dhcp_and_dns_name(env, ec2):
     """One tiny-AMI guest on a new subnet with a chosen address: DHCP gives it
     that address (console marker), DNS at base+2 resolves its name, the API
@@ -321,12 +450,33 @@ def test_guest_gets_eni_address_by_dhcp_and_dns_name(env, ec2):
         text = wait_marker(ec2, iid, "HOSTD-TINY: ready", timeout=180)
         assert "HOSTD-TINY: net up 10.70.5.77" in text, text
         assert "HOSTD-TINY: instance-id " + iid in text, text          # metadata through the VPC router
+        # served by an unprivileged responder: the tree is its group's only
+        st = os.stat(os.path.join(env.hostd.state_dir, "instances", iid, "imds"))
+        assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (0, 64911, 0o750)
         assert dns_query(ns, "10.70.0.2", "ip-10-70-5-77.ec2.internal") == (0, "10.70.5.77")
         assert dns_query(ns, "10.70.0.2", "ip-10-70-5-77.us-east-1.compute.internal") == (0, "10.70.5.77")
         # the tap is on the subnet's bridge inside the namespace
         tap = "tap-" + eni["NetworkInterfaceId"][-11:]
         assert "master br-" + sid[-12:] in subprocess.run(["ip", "-n", ns, "link", "show", tap],
                                                            capture_output=True, text=True).stdout
+        # hot-plug a second ENI: QEMU opens its tap (carrier up) on the bridge
+        n2 = ec2.create_network_interface(SubnetId=sid)["NetworkInterface"]["NetworkInterfaceId"]
+        with pytest.raises(ClientError) as ei:
+            ec2.attach_network_interface(NetworkInterfaceId=n2, InstanceId=iid, DeviceIndex=0)
+        assert err_code(ei) == "InvalidParameterValue"
+        att = ec2.attach_network_interface(NetworkInterfaceId=n2, InstanceId=iid, DeviceIndex=1)["AttachmentId"]
+        tap2 = "tap-" + n2[-11:]
+        line = subprocess.run(["ip", "-n", ns, "link", "show", tap2], capture_output=True, text=True).stdout
+        assert "master br-" + sid[-12:] in line and "LOWER_UP" in line, line
+        nis = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["NetworkInterfaces"]
+        assert sorted(x["Attachment"]["DeviceIndex"] for x in nis) == [0, 1]
+        with pytest.raises(ClientError) as ei:
+            ec2.detach_network_interface(AttachmentId=eni["Attachment"]["AttachmentId"])
+        assert err_code(ei) == "OperationNotPermitted"
+        ec2.detach_network_interface(AttachmentId=att)
+        assert ec2.describe_network_interfaces(NetworkInterfaceIds=[n2])["NetworkInterfaces"][0]["Status"] == "available"
+        assert subprocess.run(["ip", "-n", ns, "link", "show", tap2], capture_output=True).returncode != 0
+        ec2.delete_network_interface(NetworkInterfaceId=n2)
         with pytest.raises(ClientError) as ei:
             ec2.delete_subnet(SubnetId=sid)
         assert err_code(ei) == "DependencyViolation"
