@@ -266,8 +266,12 @@ static void interfaces(struct hostd *h, const struct inst *in, struct tree *t, c
 			put(t, p, "%s", e->id);
 		if (MAC("local-hostname"))
 			put(t, p, "%s", dns);
-		if (MAC("local-ipv4s"))
-			put(t, p, "%s", e->ip);
+		if (MAC("local-ipv4s")) {
+			b = tree_add(t, p);
+			buf_adds(b, e->ip);
+			for (size_t k = 0; k < e->nsec; k++)
+				buf_printf(b, "\n%s", e->sec[k]);
+		}
 		if (MAC("mac"))
 			put(t, p, "%s", e->mac);
 		if (MAC("owner-id"))

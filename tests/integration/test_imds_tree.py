@@ -261,6 +261,18 @@ def test_guest_metadata_identity_and_live_tokens(genv):
         assert pipe_get(imds_dir, "/latest/meta-data/tags/instance/Stage", tok)[0] == 404
         # the token key survives the rewrites: the old token still works
         assert pipe_get(imds_dir, "/latest/meta-data/instance-id", tok) == (200, iid.encode())
+        # ENI changes reach the tree: groups, secondary addresses
+        sg = g.create_security_group(GroupName="md-extra", Description="x", VpcId=inst["VpcId"])["GroupId"]
+        g.modify_network_interface_attribute(NetworkInterfaceId=eni["NetworkInterfaceId"],
+                                             Groups=[sg] + [x["GroupId"] for x in inst["SecurityGroups"]])
+        names = pipe_get(imds_dir, "/latest/meta-data/security-groups", tok)[1].decode().split("\n")
+        assert sorted(names) == sorted(["md-extra"] + [x["GroupName"] for x in inst["SecurityGroups"]])
+        ids = pipe_get(imds_dir, n + "security-group-ids", tok)[1].decode()
+        assert sg in ids.split("\n")
+        sec = g.assign_private_ip_addresses(NetworkInterfaceId=eni["NetworkInterfaceId"],
+                                            SecondaryPrivateIpAddressCount=1)["AssignedPrivateIpAddresses"]
+        ips = pipe_get(imds_dir, n + "local-ipv4s", tok)[1].decode().split("\n")
+        assert ips == [inst["PrivateIpAddress"], sec[0]["PrivateIpAddress"]]
         # HttpEndpoint=disabled: the service no longer answers (403), live
         g.modify_instance_metadata_options(InstanceId=iid, HttpEndpoint="disabled")
         assert pipe_get(imds_dir, "/latest/meta-data/instance-id", tok)[0] == 403
