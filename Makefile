@@ -18,10 +18,10 @@ LIBS      = $(PKG_LIBS) -ljpeg -lpng -lpthread -lm
 # Every module except the programs' main files goes into one static library
 # that the programs, the unit tests and the fuzzers all link.
 MAINS    := hostd/main.c metadata/pipe_main.c
-SRCS     := $(filter-out $(MAINS),$(wildcard lib/*.c hostd/*.c vmm/*.c images/*.c metadata/*.c net/*.c))
+SRCS     := $(filter-out $(MAINS),$(wildcard lib/*.c hostd/*.c vmm/*.c images/*.c metadata/*.c net/*.c storage/*.c))
 OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS := $(SRCS:%.c=$(BUILD)/san/%.o)
-HDRS     := $(wildcard lib/*.h hostd/*.h vmm/*.h images/*.h metadata/*.h net/*.h)
+HDRS     := $(wildcard lib/*.h hostd/*.h vmm/*.h images/*.h metadata/*.h net/*.h storage/*.h)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -32,7 +32,7 @@ FUZZ_SECONDS ?= 30
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps run test lint unit unit-san fuzz integration integration-guests bench bench-api bench-launch bench-sg clean
+.PHONY: all deps run test lint unit unit-san fuzz integration integration-guests bench bench-api bench-launch bench-sg bench-storage clean
 all: $(BUILD)/bin/hostd $(BUILD)/bin/hostd-imds-pipe
 
 deps:
@@ -121,7 +121,7 @@ integration-guests: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds-pipe tiny-ami
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --inline-suppr -I. --std=c11 -D_GNU_SOURCE hostd lib metadata images vmm net tests/tools
+	  --inline-suppr -I. --std=c11 -D_GNU_SOURCE hostd lib metadata images vmm net storage tests/tools
 
 test: deps
 	$(MAKE) all
@@ -138,7 +138,7 @@ run: deps
 	$(MAKE) tiny-ami
 	bash scripts/run.sh
 
-bench: bench-api bench-launch bench-sg
+bench: bench-api bench-launch bench-sg bench-storage
 bench-api: deps
 	$(MAKE) all
 	bash bench/api/run.sh
@@ -148,6 +148,9 @@ bench-launch: deps all tiny-ami
 
 bench-sg: deps $(BUILD)/bin/fw-apply
 	bash bench/sg/run.sh
+
+bench-storage: deps all
+	bash bench/storage/run.sh
 
 clean:
 	rm -rf $(BUILD)

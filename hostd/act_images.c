@@ -18,6 +18,7 @@
 #include "lib/ids.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "storage/storage.h"
 
 /* The largest gp2/gp3 volume, GiB. */
 #define MAX_VOLUME_GIB 16384
@@ -672,16 +673,17 @@ int act_deregister_image(struct api_req *r)
 	sqlite3_bind_text(st, 3, r->account_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE || tags_delete_all(s, r->account_id, id) < 0)
 		goto internal;
+	if (del_snaps && snap[0] && storage_track(r->h) < 0)
+		goto internal;
 	if (del_snaps && snap[0] && !(code = drop_snapshot(r, snap, file, sizeof(file))))
 		goto internal;
 	if (store_commit(s) < 0)
 		goto internal;
-	if (file[0]) {
-		char path[PATH_MAX + 64];
-
-		if (images_state_path(r->h, file, path, sizeof(path)) < 0 || (unlink(path) < 0 && errno != ENOENT))
-			log_warn("images", "%s: could not remove %s (removed at the next start)", snap, file);
-	}
+	/* The file may still back volumes (or a copy of the snapshot): the
+	 * storage collector removes it once nothing is backed by it (at once
+	 * when nothing is). */
+	if (file[0])
+		storage_collect(r->h);
 	xml_bool(&r->x, "return", true);
 	if (code) {
 		xml_open(&r->x, "deleteSnapshotResultSet");

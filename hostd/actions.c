@@ -268,23 +268,57 @@ static const struct api_param p_describe_addresses[] = {
 	{ "AllocationId.N", P_STR }, { "PublicIp.N", P_STR }, FILTERS, DRYRUN, END,
 };
 
+static const struct api_param p_create_volume[] = {
+	{ "AvailabilityZone", P_STR }, { "AvailabilityZoneId", P_STR }, { "Size", P_INT }, { "SnapshotId", P_STR },
+	{ "VolumeType", P_STR }, { "Iops", P_INT }, { "Throughput", P_INT }, { "Encrypted", P_BOOL },
+	{ "KmsKeyId", P_STR }, { "MultiAttachEnabled", P_BOOL }, { "ClientToken", P_STR }, TAGSPEC, DRYRUN, END,
+};
+static const struct api_param p_volume_id[] = { { "VolumeId", P_STR }, DRYRUN, END };
+static const struct api_param p_describe_volumes[] = { { "VolumeId.N", P_STR }, FILTERS, PAGING, DRYRUN, END };
+static const struct api_param p_modify_volume[] = {
+	{ "VolumeId", P_STR }, { "Size", P_INT }, { "VolumeType", P_STR }, { "Iops", P_INT }, { "Throughput", P_INT },
+	{ "MultiAttachEnabled", P_BOOL }, DRYRUN, END,
+};
+static const struct api_param p_attach_volume[] = {
+	{ "VolumeId", P_STR }, { "InstanceId", P_STR }, { "Device", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_detach_volume[] = {
+	{ "VolumeId", P_STR }, { "InstanceId", P_STR }, { "Device", P_STR }, { "Force", P_BOOL }, DRYRUN, END,
+};
+static const struct api_param p_create_snapshot[] = {
+	{ "VolumeId", P_STR }, { "Description", P_STR }, { "OutpostArn", P_STR }, { "Location", P_STR }, TAGSPEC,
+	DRYRUN, END,
+};
+static const struct api_param p_delete_snapshot[] = { { "SnapshotId", P_STR }, DRYRUN, END };
+static const struct api_param p_describe_snapshots[] = {
+	{ "SnapshotId.N", P_STR }, { "Owner.N", P_STR }, { "RestorableBy.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
+};
+static const struct api_param p_copy_snapshot[] = {
+	{ "SourceSnapshotId", P_STR }, { "SourceRegion", P_STR }, { "Description", P_STR }, { "Encrypted", P_BOOL },
+	{ "KmsKeyId", P_STR }, { "PresignedUrl", P_STR }, { "DestinationRegion", P_STR }, TAGSPEC, DRYRUN, END,
+};
+
 const struct api_action api_actions[] = {
 	{ "AllocateAddress", act_allocate_address, true, p_allocate_address },
 	{ "AssignPrivateIpAddresses", act_assign_private_ip_addresses, true, p_assign_private_ip_addresses },
 	{ "AssociateAddress", act_associate_address, true, p_associate_address },
 	{ "AttachInternetGateway", act_attach_internet_gateway, true, p_igw_vpc },
 	{ "AttachNetworkInterface", act_attach_network_interface, true, p_attach_network_interface },
+	{ "AttachVolume", act_attach_volume, true, p_attach_volume },
 	{ "AuthorizeSecurityGroupEgress", act_authorize_security_group_egress, true, p_authorize_sg_egress },
 	{ "AuthorizeSecurityGroupIngress", act_authorize_security_group_ingress, true, p_authorize_sg_ingress },
 	{ "CancelImportTask", act_cancel_import_task, true, p_cancel_import_task },
+	{ "CopySnapshot", act_copy_snapshot, true, p_copy_snapshot },
 	{ "CreateInternetGateway", act_create_internet_gateway, true, p_create_internet_gateway },
 	{ "CreateKeyPair", act_create_key_pair, true, p_create_key_pair },
 	{ "CreateNetworkAcl", act_create_network_acl, true, p_create_network_acl },
 	{ "CreateNetworkAclEntry", act_create_network_acl_entry, true, p_network_acl_entry },
 	{ "CreateNetworkInterface", act_create_network_interface, true, p_create_network_interface },
 	{ "CreateSecurityGroup", act_create_security_group, true, p_create_security_group },
+	{ "CreateSnapshot", act_create_snapshot, true, p_create_snapshot },
 	{ "CreateSubnet", act_create_subnet, true, p_create_subnet },
 	{ "CreateTags", act_create_tags, true, p_create_tags },
+	{ "CreateVolume", act_create_volume, true, p_create_volume },
 	{ "CreateVpc", act_create_vpc, true, p_create_vpc },
 	{ "DeleteInternetGateway", act_delete_internet_gateway, true, p_delete_internet_gateway },
 	{ "DeleteKeyPair", act_delete_key_pair, true, p_delete_key_pair },
@@ -292,8 +326,10 @@ const struct api_action api_actions[] = {
 	{ "DeleteNetworkAclEntry", act_delete_network_acl_entry, true, p_delete_network_acl_entry },
 	{ "DeleteNetworkInterface", act_delete_network_interface, true, p_delete_network_interface },
 	{ "DeleteSecurityGroup", act_delete_security_group, true, p_delete_security_group },
+	{ "DeleteSnapshot", act_delete_snapshot, true, p_delete_snapshot },
 	{ "DeleteSubnet", act_delete_subnet, true, p_delete_subnet },
 	{ "DeleteTags", act_delete_tags, true, p_create_tags },
+	{ "DeleteVolume", act_delete_volume, true, p_volume_id },
 	{ "DeleteVpc", act_delete_vpc, true, p_delete_vpc },
 	{ "DeregisterImage", act_deregister_image, true, p_deregister_image },
 	{ "DescribeAccountAttributes", act_describe_account_attributes, false, p_describe_account_attributes },
@@ -312,11 +348,15 @@ const struct api_action api_actions[] = {
 	{ "DescribeRegions", act_describe_regions, false, p_describe_regions },
 	{ "DescribeSecurityGroupRules", act_describe_security_group_rules, false, p_describe_security_group_rules },
 	{ "DescribeSecurityGroups", act_describe_security_groups, false, p_describe_security_groups },
+	{ "DescribeSnapshots", act_describe_snapshots, false, p_describe_snapshots },
 	{ "DescribeSubnets", act_describe_subnets, false, p_describe_subnets },
 	{ "DescribeTags", act_describe_tags, false, p_describe_tags },
+	{ "DescribeVolumes", act_describe_volumes, false, p_describe_volumes },
+	{ "DescribeVolumesModifications", act_describe_volumes_modifications, false, p_describe_volumes },
 	{ "DescribeVpcs", act_describe_vpcs, false, p_describe_vpcs },
 	{ "DetachInternetGateway", act_detach_internet_gateway, true, p_igw_vpc },
 	{ "DetachNetworkInterface", act_detach_network_interface, true, p_detach_network_interface },
+	{ "DetachVolume", act_detach_volume, true, p_detach_volume },
 	{ "DisassociateAddress", act_disassociate_address, true, p_disassociate_address },
 	{ "GetConsoleOutput", act_get_console_output, false, p_get_console_output },
 	{ "GetConsoleScreenshot", act_get_console_screenshot, false, p_get_console_screenshot },
@@ -331,6 +371,7 @@ const struct api_action api_actions[] = {
 	{ "ModifyNetworkInterfaceAttribute", act_modify_network_interface_attribute, true, p_modify_network_interface_attribute },
 	{ "ModifySecurityGroupRules", act_modify_security_group_rules, true, p_modify_security_group_rules },
 	{ "ModifySubnetAttribute", act_modify_subnet_attribute, true, p_modify_subnet_attribute },
+	{ "ModifyVolume", act_modify_volume, true, p_modify_volume },
 	{ "RebootInstances", act_reboot_instances, true, p_instance_ids },
 	{ "RegisterImage", act_register_image, true, p_register_image },
 	{ "ReleaseAddress", act_release_address, true, p_release_address },

@@ -96,3 +96,15 @@ int act_associate_address(struct api_req *r);
 int act_disassociate_address(struct api_req *r);
 int act_release_address(struct api_req *r);
 int act_describe_addresses(struct api_req *r);
+/* EBS volumes (act_volumes.c) and snapshots (act_snapshots.c). */
+int act_create_volume(struct api_req *r);
+int act_delete_volume(struct api_req *r);
+int act_describe_volumes(struct api_req *r);
+int act_modify_volume(struct api_req *r);
+int act_describe_volumes_modifications(struct api_req *r);
+int act_attach_volume(struct api_req *r);
+int act_detach_volume(struct api_req *r);
+int act_create_snapshot(struct api_req *r);
+int act_delete_snapshot(struct api_req *r);
+int act_describe_snapshots(struct api_req *r);
+int act_copy_snapshot(struct api_req *r);

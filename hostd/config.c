@@ -25,6 +25,7 @@ void config_defaults(struct config *cfg)
 	cfg->max_instances = 20;
 	snprintf(cfg->accel, sizeof(cfg->accel), "auto");
 	cfg->tb_cache_mib = 64;
+	cfg->flatten_depth = 16;
 	cfg->default_vcpu_quota = 64;
 	cfg->stop_timeout_s = 120;
 	cfg->terminated_visible_s = 3600;
@@ -136,6 +137,12 @@ static int host_key(struct config *cfg, const char *k, const char *v)
 		if (strcmp(v, "auto") && strcmp(v, "kvm") && strcmp(v, "tcg"))
 			return -EINVAL;
 		return set_str(cfg->accel, sizeof(cfg->accel), v);
+	}
+	if (!strcmp(k, "flatten_depth")) {
+		r = set_num(&d, v, 2);
+		if (r == 0)
+			cfg->flatten_depth = (int)d;
+		return r;
 	}
 	if (!strcmp(k, "tb_cache_mib")) {
 		r = set_num(&d, v, 1);

@@ -31,6 +31,9 @@ struct config {
 	int default_vcpu_quota;      /* per account, like EC2's running On-Demand quota */
 	int stop_timeout_s;          /* ACPI shutdown grace before a forced stop */
 	int terminated_visible_s;    /* how long terminated instances stay listed */
+	/* Storage: a volume or snapshot layer deeper than this is flattened in
+	 * the background (reads slow down past about 16). */
+	int flatten_depth;
 	/* ImportImage: colon-separated absolute directories; only regular files
 	 * whose real path lies under one may be imported. "" = any file hostd
 	 * can read (a single-user homelab's trust decision). */

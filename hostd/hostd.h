@@ -10,6 +10,7 @@ struct vmm;
 struct instmgr;
 struct images;
 struct imdsl;
+struct storage;
 
 struct hostd {
 	const struct config *cfg;
@@ -27,4 +28,5 @@ struct hostd {
 	struct instmgr *instmgr;
 	struct images *images;     /* the ImportImage worker; NULL when not started */
 	struct imdsl *imdsl;       /* 169.254.169.254 in every VPC namespace; NULL when not started */
+	struct storage *storage;   /* volumes and snapshots (storage/); NULL when not started */
 };

@@ -135,6 +135,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
 	in.body_too_large = c->too_large;
 	pthread_mutex_lock(&s->h->lock);
 	api_handle(s->h, &in, &out);
+	/* no statement keeps an old snapshot of the state between requests */
 	store_reset_all(s->h->store);
 	pthread_mutex_unlock(&s->h->lock);
 	return send_reply(con, out.status, out.body, out.len, out.request_id);

@@ -28,6 +28,8 @@
 #include "lib/util.h"
 #include "net/imdsl.h"
 #include "net/vpcnet.h"
+#include "storage/storage.h"
+#include "storage/voltype.h"
 #include "vmm/vmm.h"
 
 /* Re-press the power button this often while stopping: a guest that was
@@ -260,17 +262,69 @@ static int mkdir_p2(const char *parent, const char *child)
 	return 0;
 }
 
+/* The root disk and every attached data volume (EBS), with the I/O limits
+ * of each volume's type. */
+#define MAX_DISKS 16
+struct disks {
+	struct vmm_disk d[MAX_DISKS];
+	char file[MAX_DISKS][4200];
+	char target[MAX_DISKS][8];
+	char serial[MAX_DISKS][ID_MAX];
+};
+
+static size_t load_disks(struct hostd *h, const struct work *w, struct disks *dk)
+{
+	sqlite3_stmt *st;
+	size_t n = 1;
+
+	memset(dk, 0, sizeof(*dk));
+	dk->d[0].path = w->vol_file;
+	dk->d[0].target = "vda";
+	snprintf(dk->serial[0], sizeof(dk->serial[0]), "%s", w->vol_id);
+	dk->d[0].serial = dk->serial[0];
+	pthread_mutex_lock(&h->lock);
+	st = store_stmt(h->store, "SELECT v.id, v.file, v.device, v.volume_type, v.size_gib, COALESCE(v.iops, 0), "
+				  "COALESCE(v.throughput, 0), v.device = i.root_device_name FROM volumes v JOIN instances i "
+				  "ON i.id = v.instance_id WHERE v.instance_id = ?1 AND v.state != 'deleted' ORDER BY v.device");
+	if (st)
+		sqlite3_bind_text(st, 1, w->id, -1, SQLITE_STATIC);
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		struct voltype_iotune io;
+		const char *dev = (const char *)sqlite3_column_text(st, 2);
+		bool root = sqlite3_column_int(st, 7) != 0;
+		size_t k = root ? 0 : n;
+
+		voltype_iotune((const char *)sqlite3_column_text(st, 3), sqlite3_column_int64(st, 4),
+			       sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6), &io);
+		dk->d[k].iops = io.iops;
+		dk->d[k].bytes_sec = io.bytes_sec;
+		if (root || !dev || n == MAX_DISKS)
+			continue;
+		state_path(h, (const char *)sqlite3_column_text(st, 1), dk->file[k], sizeof(dk->file[k]));
+		snprintf(dk->target[k], sizeof(dk->target[k]), "%s", storage_disk_target(dev));
+		snprintf(dk->serial[k], sizeof(dk->serial[k]), "%s", (const char *)sqlite3_column_text(st, 0));
+		dk->d[k].path = dk->file[k];
+		dk->d[k].target = dk->target[k];
+		dk->d[k].serial = dk->serial[k];
+		n++;
+	}
+	if (st)
+		sqlite3_reset(st);
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
 /* pending: make the root volume if this is the first boot, start the VM
  * paused, finish wiring, resume. */
 static void launch(struct hostd *h, struct work *w)
 {
 	struct instmgr *m = h->instmgr;
 	char dir[4200], parent[4200], console[4300], err[4800] = "";
-	struct vmm_disk disk = { w->vol_file, "vda", false };
+	struct disks dk;
 	struct vmm_spec spec = {
 		.name = w->id, .uuid = w->uuid, .instance_type = w->type, .az = w->az,
 		.vcpus = w->vcpus, .memory_mib = w->mib, .accel = m->accel,
-		.tb_cache_mib = h->cfg->tb_cache_mib, .disks = &disk, .ndisks = 1, .console_log = console,
+		.tb_cache_mib = h->cfg->tb_cache_mib, .disks = dk.d, .ndisks = 1, .console_log = console,
 	};
 	bool first = !strcmp(w->vol_state, "creating");
 	char imds_dir[4300], mac[20];
@@ -344,6 +398,7 @@ static void launch(struct hostd *h, struct work *w)
 		}
 		pthread_mutex_unlock(&h->lock);
 	}
+	spec.ndisks = load_disks(h, w, &dk);
 	r = vmm_start_paused(h->vmm, &spec, err, sizeof(err));
 	if (r < 0 && r != -EEXIST)
 		goto fail;

@@ -22,6 +22,7 @@
 #include "images/registry.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "storage/storage.h"
 
 static void usage(FILE *f)
 {
@@ -138,6 +139,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (instmgr_start(&h) < 0)
 		goto out;
+	if (storage_start(&h) < 0)
+		goto out;
 
 	if (images_start(&h) < 0)
 		goto out;
@@ -151,6 +154,7 @@ int main(int argc, char **argv)
 	ret = 0;
 out:
 	http_stop(http);
+	storage_stop(&h);
 	instmgr_stop(&h);
 	images_stop(&h);
 	throttle_free(h.throttle);

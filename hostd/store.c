@@ -271,7 +271,40 @@ static const char *const migrations[] = {
 	"  eni_id TEXT,"
 	"  private_ip TEXT,"
 	"  created_ms INTEGER NOT NULL);",
-	/* 4: the account's instance metadata defaults
+	/* 4: EBS on qcow2 backing chains (storage/). A layer is one qcow2 file
+	 * (named relative to the state directory) and the file it is backed by;
+	 * volumes.file is a volume's writable top, snapshots.file its frozen
+	 * layer. storage_ops is the journal: a row is written before any file
+	 * is touched and removed in the transaction that records the result.
+	 * volume_mods keeps ModifyVolume's progress. */
+	"CREATE TABLE layers ("
+	"  file TEXT PRIMARY KEY,"
+	"  backing TEXT,"                   /* NULL: a base file */
+	"  created_ms INTEGER NOT NULL);"
+	"CREATE INDEX layers_backing ON layers(backing);"
+	"CREATE TABLE storage_ops ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  kind TEXT NOT NULL,"             /* vol-create | snap-create | rebase | resize */
+	"  vol TEXT,"
+	"  snap TEXT,"
+	"  file TEXT,"                      /* the file made or changed */
+	"  backing TEXT,"                   /* its (new) backing file */
+	"  drop_file TEXT,"                 /* rebase: the layer merged away */
+	"  size_bytes INTEGER,"
+	"  created_ms INTEGER NOT NULL);"
+	"CREATE TABLE volume_mods ("
+	"  volume_id TEXT PRIMARY KEY,"
+	"  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  state TEXT NOT NULL,"            /* modifying | optimizing | completed | failed */
+	"  status_message TEXT,"
+	"  orig_size INTEGER NOT NULL, target_size INTEGER NOT NULL,"
+	"  orig_type TEXT NOT NULL, target_type TEXT NOT NULL,"
+	"  orig_iops INTEGER, target_iops INTEGER,"
+	"  orig_throughput INTEGER, target_throughput INTEGER,"
+	"  progress INTEGER NOT NULL DEFAULT 0,"
+	"  start_ms INTEGER NOT NULL, end_ms INTEGER);"
+	"ALTER TABLE snapshots ADD COLUMN source_snapshot_id TEXT;",
+	/* 5: the account's instance metadata defaults
 	 * (ModifyInstanceMetadataDefaults); NULL: no preference. */
 	"CREATE TABLE md_defaults ("
 	"  account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,"

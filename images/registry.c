@@ -613,7 +613,10 @@ static int recover(struct images *im)
 			memcpy(id, e->d_name, len - 6);
 			id[len - 6] = '\0';
 			if (id_valid("snap", id)) {
-				st = store_stmt(s, "SELECT 1 FROM snapshots WHERE id = ?");
+				/* A deleted snapshot's file may live on as a layer
+				 * volumes are backed by (storage/). */
+				st = store_stmt(s, "SELECT 1 FROM snapshots WHERE id = ?1 UNION ALL SELECT 1 FROM layers "
+						   "WHERE file = '" IMAGES_SNAPSHOT_DIR "/' || ?1 || '.qcow2'");
 				if (!st)
 					continue;
 				sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);

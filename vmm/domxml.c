@@ -80,6 +80,42 @@ static void nic_xml(struct buf *b, const struct vmm_nic *n, const char *ind)
 
 void vmm_nic_xml(const struct vmm_nic *n, struct buf *out) { nic_xml(out, n, ""); }
 
+void vmm_disk_xml(const struct vmm_disk *d, struct buf *b)
+{
+	char num[32];
+
+	buf_adds(b, "    <disk type='file' device='disk'>\n"
+		    "      <driver name='qemu' type='qcow2' discard='unmap'/>\n      <source file='");
+	esc(b, d->path);
+	buf_adds(b, "'/>\n      <target dev='");
+	esc(b, d->target);
+	buf_adds(b, "' bus='virtio'/>\n");
+	if (d->iops > 0 || d->bytes_sec > 0) {
+		buf_adds(b, "      <iotune>\n");
+		if (d->bytes_sec > 0) {
+			snprintf(num, sizeof(num), "%lld", d->bytes_sec);
+			buf_adds(b, "        <total_bytes_sec>");
+			buf_adds(b, num);
+			buf_adds(b, "</total_bytes_sec>\n");
+		}
+		if (d->iops > 0) {
+			snprintf(num, sizeof(num), "%lld", d->iops);
+			buf_adds(b, "        <total_iops_sec>");
+			buf_adds(b, num);
+			buf_adds(b, "</total_iops_sec>\n");
+		}
+		buf_adds(b, "      </iotune>\n");
+	}
+	if (d->serial) {
+		buf_adds(b, "      <serial>");
+		esc(b, d->serial);
+		buf_adds(b, "</serial>\n");
+	}
+	if (d->readonly)
+		buf_adds(b, "      <readonly/>\n");
+	buf_adds(b, "    </disk>\n");
+}
+
 void vmm_domain_xml(const struct vmm_spec *s, struct buf *b)
 {
 	bool kvm = s->accel == VMM_ACCEL_KVM;
@@ -134,19 +170,8 @@ void vmm_domain_xml(const struct vmm_spec *s, struct buf *b)
 	buf_adds(b, "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n"
 		    "  <on_crash>destroy</on_crash>\n");
 	buf_adds(b, "  <devices>\n");
-	for (size_t i = 0; i < s->ndisks; i++) {
-		const struct vmm_disk *d = &s->disks[i];
-
-		buf_adds(b, "    <disk type='file' device='disk'>\n"
-			    "      <driver name='qemu' type='qcow2' discard='unmap'/>\n      <source file='");
-		esc(b, d->path);
-		buf_adds(b, "'/>\n      <target dev='");
-		esc(b, d->target);
-		buf_adds(b, "' bus='virtio'/>\n");
-		if (d->readonly)
-			buf_adds(b, "      <readonly/>\n");
-		buf_adds(b, "    </disk>\n");
-	}
+	for (size_t i = 0; i < s->ndisks; i++)
+		vmm_disk_xml(&s->disks[i], b);
 	for (size_t i = 0; i < s->nnics; i++)
 		nic_xml(b, &s->nics[i], "    ");
 	buf_adds(b, "    <serial type='file'>\n      <source path='");

@@ -495,3 +495,244 @@ out:
 	virDomainFree(dom);
 	return ret;
 }
+
+/* The <disk> elements of a domain's live XML: for each, its target dev
+ * and source file. A small scanner over libvirt's own formatting. */
+struct xdisk {
+	char target[32];
+	char source[4096];
+};
+
+static void xml_attr(const char *from, const char *end, const char *pat, char *out, size_t len)
+{
+	const char *p = strstr(from, pat), *q;
+
+	out[0] = '\0';
+	if (!p || p >= end)
+		return;
+	p += strlen(pat);
+	q = strchr(p, '\'');
+	if (!q || q > end || (size_t)(q - p) >= len)
+		return;
+	memcpy(out, p, (size_t)(q - p));
+	out[q - p] = '\0';
+}
+
+static int domain_disks(virDomainPtr dom, struct xdisk **out, size_t *n)
+{
+	char *xml = virDomainGetXMLDesc(dom, 0);
+	const char *p;
+	struct xdisk *d = NULL;
+	size_t cnt = 0;
+
+	if (!xml)
+		return -EIO;
+	for (p = xml; (p = strstr(p, "<disk ")); ) {
+		const char *end = strstr(p, "</disk>");
+
+		if (!end)
+			break;
+		d = realloc(d, (cnt + 1) * sizeof(*d));
+		if (!d)
+			abort();
+		xml_attr(p, end, "<source file='", d[cnt].source, sizeof(d[cnt].source));
+		xml_attr(p, end, "<target dev='", d[cnt].target, sizeof(d[cnt].target));
+		cnt++;
+		p = end;
+	}
+	free(xml);
+	*out = d;
+	*n = cnt;
+	return 0;
+}
+
+int vmm_disk_source(struct vmm *v, const char *name, const char *target, char *out, size_t len)
+{
+	virDomainPtr dom = lookup(v, name);
+	struct xdisk *d = NULL;
+	size_t n = 0;
+	int ret = -ENODEV;
+
+	if (!dom)
+		return no_domain() ? -ENOENT : -EIO;
+	if (domain_disks(dom, &d, &n) < 0) {
+		ret = virDomainIsActive(dom) == 0 ? -ENOENT : -EIO;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(d[i].target, target)) {
+			ret = snprintf(out, len, "%s", d[i].source) >= (int)len ? -ENAMETOOLONG : 0;
+			break;
+		}
+out:
+	free(d);
+	virDomainFree(dom);
+	return ret;
+}
+
+static void xesc(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': buf_adds(b, "&lt;"); break;
+		case '>': buf_adds(b, "&gt;"); break;
+		case '&': buf_adds(b, "&amp;"); break;
+		case '\'': buf_adds(b, "&apos;"); break;
+		case '"': buf_adds(b, "&quot;"); break;
+		default: buf_add(b, s, 1); break;
+		}
+	}
+}
+
+int vmm_disk_snapshot(struct vmm *v, const char *name, const char *target, const char *new_top)
+{
+	virDomainPtr dom = lookup(v, name);
+	virDomainSnapshotPtr snap = NULL;
+	struct xdisk *d = NULL;
+	struct buf x = BUF_INIT;
+	size_t n = 0;
+	bool found = false;
+	int ret = 0;
+
+	if (!dom)
+		return no_domain() ? -ENOENT : -EIO;
+	if (domain_disks(dom, &d, &n) < 0) {
+		ret = virDomainIsActive(dom) == 0 ? -ENOENT : -EIO;
+		goto out;
+	}
+	/* A name of ours: libvirt's generated one (the time) leaks with
+	 * NO_METADATA here. */
+	buf_adds(&x, "<domainsnapshot><name>hostd-");
+	xesc(&x, target);
+	buf_adds(&x, "</name><disks>");
+	for (size_t i = 0; i < n; i++) {
+		if (!d[i].target[0])
+			continue;
+		buf_adds(&x, "<disk name='");
+		xesc(&x, d[i].target);
+		if (!strcmp(d[i].target, target)) {
+			found = true;
+			buf_adds(&x, "' snapshot='external' type='file'><driver type='qcow2'/><source file='");
+			xesc(&x, new_top);
+			buf_adds(&x, "'/></disk>");
+		} else {
+			buf_adds(&x, "' snapshot='no'/>");
+		}
+	}
+	buf_adds(&x, "</disks></domainsnapshot>");
+	if (!found) {
+		ret = -ENODEV;
+		goto out;
+	}
+	snap = virDomainSnapshotCreateXML(dom, x.data,
+					  VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY | VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA |
+						  VIR_DOMAIN_SNAPSHOT_CREATE_REUSE_EXT | VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC);
+	if (!snap) {
+		if (virDomainIsActive(dom) == 0) {
+			ret = -ENOENT;
+		} else {
+			log_err("vmm", "%s: disk snapshot of %s: %s", name, target, virGetLastErrorMessage());
+			ret = -EIO;
+		}
+	}
+out:
+	if (snap)
+		virDomainSnapshotFree(snap);
+	buf_free(&x);
+	free(d);
+	virDomainFree(dom);
+	return ret;
+}
+
+int vmm_disk_resize(struct vmm *v, const char *name, const char *target, unsigned long long bytes)
+{
+	virDomainPtr dom = lookup(v, name);
+	int ret = 0;
+
+	if (!dom)
+		return no_domain() ? -ENOENT : -EIO;
+	if (virDomainBlockResize(dom, target, bytes, VIR_DOMAIN_BLOCK_RESIZE_BYTES) < 0) {
+		if (virDomainIsActive(dom) == 0) {
+			ret = -ENOENT;
+		} else {
+			log_err("vmm", "%s: resize %s: %s", name, target, virGetLastErrorMessage());
+			ret = -EIO;
+		}
+	}
+	virDomainFree(dom);
+	return ret;
+}
+
+int vmm_attach_disk(struct vmm *v, const char *name, const struct vmm_disk *d)
+{
+	virDomainPtr dom = lookup(v, name);
+	struct buf x = BUF_INIT;
+	int ret = 0;
+
+	if (!dom)
+		return no_domain() ? -ENOENT : -EIO;
+	vmm_disk_xml(d, &x);
+	if (virDomainAttachDeviceFlags(dom, x.data, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+		if (virDomainIsActive(dom) == 0) {
+			ret = -ENOENT;
+		} else {
+			log_err("vmm", "%s: attach %s: %s", name, d->target, virGetLastErrorMessage());
+			ret = -EIO;
+		}
+	}
+	buf_free(&x);
+	virDomainFree(dom);
+	return ret;
+}
+
+int vmm_detach_disk(struct vmm *v, const char *name, const char *target, int wait_ms)
+{
+	virDomainPtr dom = lookup(v, name);
+	struct xdisk *d = NULL;
+	struct buf x = BUF_INIT;
+	size_t n = 0;
+	int ret = -ENODEV;
+
+	if (!dom)
+		return no_domain() ? -ENOENT : -EIO;
+	if (domain_disks(dom, &d, &n) < 0) {
+		ret = virDomainIsActive(dom) == 0 ? -ENOENT : -EIO;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(d[i].target, target))
+			continue;
+		buf_adds(&x, "<disk type='file' device='disk'><source file='");
+		xesc(&x, d[i].source);
+		buf_adds(&x, "'/><target dev='");
+		xesc(&x, target);
+		buf_adds(&x, "' bus='virtio'/></disk>");
+		ret = 0;
+	}
+	if (ret < 0)
+		goto out;
+	if (virDomainDetachDeviceFlags(dom, x.data, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+		ret = virDomainIsActive(dom) == 0 ? -ENOENT : -EIO;
+		if (ret == -EIO)
+			log_err("vmm", "%s: detach %s: %s", name, target, virGetLastErrorMessage());
+		goto out;
+	}
+	/* The guest releases the device in its own time. */
+	for (int waited = 0;; waited += 100) {
+		char src[8];
+		int r = vmm_disk_source(v, name, target, src, sizeof(src));
+
+		if (r == -ENODEV || r == -ENOENT)
+			break;
+		if (waited >= wait_ms) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		usleep(100 * 1000);
+	}
+out:
+	buf_free(&x);
+	free(d);
+	virDomainFree(dom);
+	return ret;
+}

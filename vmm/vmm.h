@@ -47,6 +47,9 @@ struct vmm_disk {
 	const char *path;            /* qcow2 file */
 	const char *target;          /* vda, vdb, ... */
 	bool readonly;
+	const char *serial;          /* the volume id (guests see it as the disk serial); NULL: none */
+	long long iops;              /* iotune total_iops_sec; 0: no limit */
+	long long bytes_sec;         /* iotune total_bytes_sec; 0: no limit */
 };
 /* A NIC on a tap hostd created (managed='no': libvirt opens it, never
  * creates or deletes it). */
@@ -54,6 +57,8 @@ struct vmm_nic {
 	const char *tap;
 	const char *mac;
 };
+/* One <disk> element (pure: used by the domain XML and for hot-plug). */
+void vmm_disk_xml(const struct vmm_disk *d, struct buf *out);
 struct vmm_spec {
 	const char *name;            /* the instance id */
 	const char *uuid;            /* SMBIOS/domain uuid (begins with ec2) */
@@ -112,3 +117,21 @@ int vmm_png_to_jpeg(const unsigned char *png, size_t len, int quality, unsigned 
 		    size_t *jlen, int *width, int *height);
 int vmm_ppm_to_jpeg(const unsigned char *ppm, size_t len, int quality, unsigned char **jpg,
 		    size_t *jlen, int *width, int *height);
+
+/* Storage on a running domain (EBS). target is the disk's dev (vda, vdf).
+ * All return -ENOENT when the domain is not running. */
+/* The file the domain's disk `target` currently writes to (the top of its
+ * chain, as libvirt reports it). -ENODEV when no such disk. */
+int vmm_disk_source(struct vmm *v, const char *name, const char *target, char *out, size_t len);
+/* Live external disk-only snapshot of one disk: QEMU switches the disk to
+ * new_top, a qcow2 the caller created already (backing: the current top).
+ * Other disks are left alone; libvirt keeps no snapshot metadata. */
+int vmm_disk_snapshot(struct vmm *v, const char *name, const char *target, const char *new_top);
+/* Hot-plugs a disk into the running domain. */
+int vmm_attach_disk(struct vmm *v, const char *name, const struct vmm_disk *d);
+/* Asks the guest to release the disk `target` and waits up to wait_ms for
+ * it to go; -ETIMEDOUT when it is still there. */
+int vmm_detach_disk(struct vmm *v, const char *name, const char *target, int wait_ms);
+/* Grows the disk `target` to bytes while the guest runs (it sees the new
+ * size at once). */
+int vmm_disk_resize(struct vmm *v, const char *name, const char *target, unsigned long long bytes);

@@ -44,7 +44,7 @@ static void test_unknown(void **state)
 	static const char *const unknown[] = {
 		"", "A", "Zzzz", "\x7f", "\xc3\xa9", "createkeypair", "CREATEKEYPAIR", "CreateKeyPai", "CreateKeyPairs",
 		"CreateKeyPair ", " CreateKeyPair", "Describe", "DescribeTag", "DescribeTagsX", "RunInstance",
-		"DescribeInstancesX", "describeTags", "AttachVolume",
+		"DescribeInstancesX", "describeTags", "AttachVolumes",
 	};
 
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)

@@ -62,7 +62,7 @@ static void golden(const char *name, const char *text)
 
 static void test_domain_xml(void **state)
 {
-	struct vmm_disk disk = { "/var/lib/hostd/volumes/vol-0123456789abcdef0.qcow2", "vda", false };
+	struct vmm_disk disk = { .path = "/var/lib/hostd/volumes/vol-0123456789abcdef0.qcow2", .target = "vda" };
 	const char *argv[] = { "/usr/lib/hostd/hostd-imds-pipe", "--dir", "/var/lib/hostd/instances/i-0a/imds", NULL };
 	struct vmm_spec s = {
 		.name = "i-0123456789abcdef0", .uuid = "ec2a1b2c-0000-4000-8000-000000000001",

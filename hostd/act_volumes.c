@@ -1,0 +1,854 @@
+/* CreateVolume, DeleteVolume, DescribeVolumes, ModifyVolume,
+ * DescribeVolumesModifications. The files are storage/'s: a handler records
+ * its rows and the storage intent in one transaction, then runs the intent
+ * (quick: an overlay or a resize) outside h->lock. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hostd/actions.h"
+#include "hostd/api.h"
+#include "hostd/config.h"
+#include "hostd/hostd.h"
+#include "hostd/imdstree.h"
+#include "hostd/instances.h"
+#include "hostd/store.h"
+#include "hostd/tags.h"
+#include "lib/ids.h"
+#include "lib/util.h"
+#include "storage/storage.h"
+#include "storage/voltype.h"
+#include "vmm/vmm.h"
+
+#define GIB 1073741824LL
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+
+	return t ? t : "";
+}
+
+int act_vol_malformed(struct api_req *r, const char *id)
+{
+	return api_err(r, 400, "InvalidVolumeID.Malformed", "Invalid id: \"%.64s\" (expecting \"vol-...\")", id);
+}
+
+int act_vol_not_found(struct api_req *r, const char *id)
+{
+	return api_err(r, 400, "InvalidVolume.NotFound", "The volume '%.64s' does not exist.", id);
+}
+
+#define VOL_COLS                                                                                                  \
+	"SELECT v.id, v.size_gib, v.volume_type, v.iops, v.throughput, COALESCE(v.snapshot_id, ''), v.az, v.state, " \
+	"v.created_ms, v.encrypted, COALESCE(v.instance_id, ''), COALESCE(v.device, ''), "                           \
+	"COALESCE(v.attach_state, 'attaching'), COALESCE(v.attach_ms, v.created_ms), v.delete_on_termination "       \
+	"FROM volumes v "
+enum { V_ID, V_SIZE, V_TYPE, V_IOPS, V_TP, V_SNAP, V_AZ, V_STATE, V_CREATED, V_ENC, V_INST, V_DEV, V_ATT, V_ATTMS,
+       V_DOT };
+
+/* EC2 reports a root volume that is still being made as creating and one
+ * that is attached as in-use. */
+static const char *vol_state(sqlite3_stmt *st)
+{
+	const char *s = col(st, V_STATE);
+
+	if (!strcmp(s, "creating") || !strcmp(s, "available") || !strcmp(s, "error"))
+		return sqlite3_column_bytes(st, V_INST) && strcmp(s, "error") ? "in-use" : s;
+	return s;
+}
+
+static void effective(sqlite3_stmt *st, struct voltype *vt)
+{
+	struct voltype_iotune io;
+	const char *type = col(st, V_TYPE);
+
+	memset(vt, 0, sizeof(*vt));
+	snprintf(vt->type, sizeof(vt->type), "%s", type);
+	vt->iops = sqlite3_column_int64(st, V_IOPS);
+	vt->throughput = sqlite3_column_int64(st, V_TP);
+	if (!vt->iops && (!strcmp(type, "gp2") || !strcmp(type, "gp3"))) {
+		voltype_iotune(type, sqlite3_column_int64(st, V_SIZE), 0, 0, &io);
+		vt->iops = io.iops;
+	}
+	if (!vt->throughput && !strcmp(type, "gp3"))
+		vt->throughput = 125;
+}
+
+static int write_volume(struct api_req *r, sqlite3_stmt *st)
+{
+	struct voltype vt;
+	const char *id = col(st, V_ID);
+
+	effective(st, &vt);
+	xml_text(&r->x, "volumeId", id);
+	xml_int(&r->x, "size", sqlite3_column_int64(st, V_SIZE));
+	xml_text(&r->x, "snapshotId", col(st, V_SNAP));
+	xml_text(&r->x, "availabilityZone", col(st, V_AZ));
+	xml_text(&r->x, "status", vol_state(st));
+	xml_time(&r->x, "createTime", sqlite3_column_int64(st, V_CREATED));
+	xml_open(&r->x, "attachmentSet");
+	if (sqlite3_column_bytes(st, V_INST)) {
+		xml_open(&r->x, "item");
+		xml_text(&r->x, "volumeId", id);
+		xml_text(&r->x, "instanceId", col(st, V_INST));
+		xml_text(&r->x, "device", col(st, V_DEV));
+		xml_text(&r->x, "status", col(st, V_ATT));
+		xml_time(&r->x, "attachTime", sqlite3_column_int64(st, V_ATTMS));
+		xml_bool(&r->x, "deleteOnTermination", sqlite3_column_int(st, V_DOT) != 0);
+		xml_close(&r->x);
+	}
+	xml_close(&r->x);
+	xml_bool(&r->x, "encrypted", sqlite3_column_int(st, V_ENC) != 0);
+	xml_text(&r->x, "volumeType", vt.type);
+	if (vt.iops)
+		xml_int(&r->x, "iops", vt.iops);
+	if (vt.throughput)
+		xml_int(&r->x, "throughput", vt.throughput);
+	xml_bool(&r->x, "multiAttachEnabled", false);
+	return tags_write(r->h->store, &r->x, r->account_id, id);
+}
+
+/* Writes the volume as it is now (CreateVolume's answer). Caller holds
+ * h->lock. */
+static int write_volume_id(struct api_req *r, const char *id)
+{
+	sqlite3_stmt *st = store_stmt(r->h->store, VOL_COLS "WHERE v.id = ?1");
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return -EIO;
+	return write_volume(r, st);
+}
+
+static int opt_int(struct api_req *r, const char *name, bool *has, int64_t *v)
+{
+	*has = api_str(r, name) != NULL;
+	return api_int(r, name, 0, 0, INT64_MAX / 4, v);
+}
+
+int act_create_volume(struct api_req *r)
+{
+	struct hostd *h = r->h;
+	struct store *s = h->store;
+	struct voltype_req q = { 0 };
+	struct voltype vt;
+	struct tag_list tags = { 0 };
+	const char *az = api_str(r, "AvailabilityZone"), *snap = api_str(r, "SnapshotId"), *code;
+	char id[ID_MAX], file[256], snapfile[4200] = "", msg[256];
+	bool has_size, enc = false, multi = false;
+	int64_t op_id = 0;
+	sqlite3_stmt *st;
+	int ret;
+
+	q.type = api_str(r, "VolumeType");
+	if ((ret = opt_int(r, "Size", &has_size, &q.size_gib)) < 0 ||
+	    (ret = opt_int(r, "Iops", &q.has_iops, &q.iops)) < 0 ||
+	    (ret = opt_int(r, "Throughput", &q.has_throughput, &q.throughput)) < 0 ||
+	    (ret = api_bool(r, "Encrypted", false, &enc)) < 0 ||
+	    (ret = api_bool(r, "MultiAttachEnabled", false, &multi)) < 0)
+		return ret;
+	if (!az && !api_str(r, "AvailabilityZoneId"))
+		return api_err_missing(r, "AvailabilityZone");
+	if (az && strcmp(az, h->cfg->availability_zone))
+		return api_err(r, 400, "InvalidParameterValue", "Invalid availability zone: [%.64s]", az);
+	if (enc || api_str(r, "KmsKeyId"))
+		return api_err(r, 400, "UnsupportedOperation", "Encrypted volumes are not supported by this host yet.");
+	if (multi)
+		return api_err(r, 400, "UnsupportedOperation", "Multi-attach is not supported by this host yet.");
+	if (!has_size && !snap)
+		return api_err(r, 400, "MissingParameter", "The request must contain the parameter size or snapshotId");
+	if (snap && !id_valid("snap", snap))
+		return api_err(r, 400, "InvalidSnapshotID.Malformed", "Invalid id: \"%.64s\" (expecting \"snap-...\")",
+			       snap);
+	if ((ret = tags_from_specs(r, "volume", &tags)) < 0)
+		return ret;
+	if (snap) {
+		int64_t sgib;
+
+		st = store_stmt(s, "SELECT size_gib, state, file FROM snapshots WHERE id = ?1 AND account_id = ?2");
+		if (!st)
+			goto internal;
+		sqlite3_bind_text(st, 1, snap, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			ret = api_err(r, 400, "InvalidSnapshot.NotFound", "The snapshot '%s' does not exist.", snap);
+			goto out;
+		}
+		sgib = sqlite3_column_int64(st, 0);
+		if (strcmp(col(st, 1), "completed")) {
+			ret = api_err(r, 400, "IncorrectState", "Snapshot '%s' is not completed (%s).", snap, col(st, 1));
+			goto out;
+		}
+		snprintf(snapfile, sizeof(snapfile), "%s", col(st, 2));
+		if (!has_size)
+			q.size_gib = sgib;
+		else if (q.size_gib < sgib) {
+			ret = api_err(r, 400, "InvalidParameterValue",
+				      "Volume of %lldGiB is smaller than snapshot '%s', expect size >= %lldGiB",
+				      (long long)q.size_gib, snap, (long long)sgib);
+			goto out;
+		}
+	}
+	if (voltype_resolve(&q, &vt, &code, msg, sizeof(msg)) < 0) {
+		ret = api_err(r, 400, code, "%s", msg);
+		goto out;
+	}
+	if (id_new("vol", id) < 0 || storage_new_layer("layer", file, sizeof(file)) < 0)
+		goto internal;
+	if (store_begin(s) < 0)
+		goto internal;
+	st = store_stmt(s, "INSERT INTO volumes(id, account_id, size_gib, volume_type, iops, throughput, snapshot_id, "
+			   "az, state, file, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'creating', ?9, ?10)");
+	if (!st)
+		goto rollback;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, q.size_gib);
+	sqlite3_bind_text(st, 4, vt.type, -1, SQLITE_STATIC);
+	if (vt.iops)
+		sqlite3_bind_int64(st, 5, vt.iops);
+	if (vt.throughput)
+		sqlite3_bind_int64(st, 6, vt.throughput);
+	sqlite3_bind_text(st, 7, snap, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, h->cfg->availability_zone, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, file, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, now_ms());
+	if (sqlite3_step(st) != SQLITE_DONE || tags_set(s, r->account_id, id, "volume", &tags) < 0)
+		goto rollback;
+	{
+		struct storage_op op = { .kind = "vol-create", .vol = id, .file = file,
+					 .backing = snap ? snapfile : NULL, .size_bytes = q.size_gib * GIB };
+
+		if (storage_intent(h, &op, &op_id) < 0)
+			goto rollback;
+	}
+	if (store_commit(s) < 0)
+		goto rollback;
+	/* The answer shows the volume as it was accepted: creating. */
+	if (write_volume_id(r, id) < 0)
+		goto internal;
+	storage_run(h, op_id);
+	ret = 0;
+	goto done;
+rollback:
+	store_rollback(s);
+internal:
+	ret = api_err_internal(r);
+out:
+done:
+	tag_list_free(&tags);
+	return ret;
+}
+
+/* Looks a volume of the account up; writes the error when it is missing.
+ * Caller holds h->lock. */
+static int find_volume(struct api_req *r, const char *id, sqlite3_stmt **out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!id_valid("vol", id))
+		return act_vol_malformed(r, id);
+	st = store_stmt(r->h->store, VOL_COLS "WHERE v.id = ?1 AND v.account_id = ?2 AND v.state != 'deleted'");
+	if (!st)
+		return api_err_internal(r);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return act_vol_not_found(r, id);
+	if (rc != SQLITE_ROW)
+		return api_err_internal(r);
+	*out = st;
+	return 0;
+}
+
+int act_delete_volume(struct api_req *r)
+{
+	struct hostd *h = r->h;
+	struct store *s = h->store;
+	const char *id;
+	sqlite3_stmt *st;
+	int ret;
+
+	if ((ret = api_need_str(r, "VolumeId", &id)) < 0)
+		return ret;
+	if ((ret = find_volume(r, id, &st)) < 0)
+		goto out;
+	if (sqlite3_column_bytes(st, V_INST)) {
+		ret = api_err(r, 400, "VolumeInUse", "Volume %s is currently attached to %s", id, col(st, V_INST));
+		goto out;
+	}
+	if (!strcmp(col(st, V_STATE), "creating")) {
+		ret = api_err(r, 400, "IncorrectState", "The volume '%s' is still being created.", id);
+		goto out;
+	}
+	if (storage_track(h) < 0 || store_begin(s) < 0) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	st = store_stmt(s, "DELETE FROM volumes WHERE id = ?1");
+	if (!st || (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE ||
+	    tags_delete_all(s, r->account_id, id) < 0 ||
+	    !(st = store_stmt(s, "DELETE FROM volume_mods WHERE volume_id = ?1")) ||
+	    (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE ||
+	    store_commit(s) < 0) {
+		store_rollback(s);
+		ret = api_err_internal(r);
+		goto out;
+	}
+	xml_bool(&r->x, "return", true);
+	ret = 0;
+out:
+	if (ret == 0)
+		storage_kick(h); /* its files go in the background */
+	return ret;
+}
+
+static const char *const vol_filters[] = {
+	"attachment.attach-time", "attachment.delete-on-termination", "attachment.device",
+	"attachment.instance-id", "attachment.status", "availability-zone", "create-time", "encrypted",
+	"multi-attach-enabled", "fast-restored", "size", "snapshot-id", "status", "volume-id", "volume-type", NULL,
+};
+
+static bool in_list(const char *const *l, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(l[i], s))
+			return true;
+	return false;
+}
+
+static void vol_fbag(struct fbag *b, sqlite3_stmt *st, char created[25], char attached[25])
+{
+	iso8601_ms(sqlite3_column_int64(st, V_CREATED), created);
+	fbag_add(b, "volume-id", col(st, V_ID));
+	fbag_add_int(b, "size", sqlite3_column_int64(st, V_SIZE));
+	fbag_add(b, "volume-type", col(st, V_TYPE));
+	fbag_add(b, "snapshot-id", col(st, V_SNAP));
+	fbag_add(b, "availability-zone", col(st, V_AZ));
+	fbag_add(b, "status", vol_state(st));
+	fbag_add(b, "create-time", created);
+	fbag_add_bool(b, "encrypted", sqlite3_column_int(st, V_ENC) != 0);
+	fbag_add_bool(b, "multi-attach-enabled", false);
+	fbag_add_bool(b, "fast-restored", false);
+	if (sqlite3_column_bytes(st, V_INST)) {
+		iso8601_ms(sqlite3_column_int64(st, V_ATTMS), attached);
+		fbag_add(b, "attachment.instance-id", col(st, V_INST));
+		fbag_add(b, "attachment.device", col(st, V_DEV));
+		fbag_add(b, "attachment.status", col(st, V_ATT));
+		fbag_add(b, "attachment.attach-time", attached);
+		fbag_add_bool(b, "attachment.delete-on-termination", sqlite3_column_int(st, V_DOT) != 0);
+	}
+}
+
+int act_describe_volumes(struct api_req *r)
+{
+	struct hostd *h = r->h;
+	struct store *s = h->store;
+	struct filter_set fs = { 0 };
+	struct fbag bag = FBAG_INIT;
+	const char **ids = NULL;
+	size_t nids = 0;
+	char *from = NULL;
+	int64_t limit = 0, emitted = 0;
+	sqlite3_stmt *st;
+	int ret, rc;
+
+	if ((ret = api_list(r, "VolumeId", &ids, &nids)) < 0 || (ret = api_filters(r, vol_filters, true, &fs)) < 0 ||
+	    (ret = api_page(r, 5, 500, &limit, &from)) < 0)
+		goto out0;
+	if (nids && limit) {
+		ret = api_err(r, 400, "InvalidParameterCombination",
+			      "The parameter volumeSet cannot be used with the parameter maxResults");
+		goto out0;
+	}
+	for (size_t i = 0; i < nids; i++) {
+		if ((ret = find_volume(r, ids[i], &st)) < 0)
+			goto out;
+	}
+	xml_open(&r->x, "volumeSet");
+	st = store_stmt(s, VOL_COLS "WHERE v.account_id = ?1 AND v.state != 'deleted' AND (?2 IS NULL OR v.id >= ?2) "
+				    "ORDER BY v.id");
+	if (!st) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, r->account_id, -1, SQLITE_STATIC);
+	if (from)
+		sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = col(st, V_ID);
+		char created[25], attached[25];
+
+		if (nids && !in_list(ids, nids, id))
+			continue;
+		if (fs.n) {
+			fbag_reset(&bag);
+			vol_fbag(&bag, st, created, attached);
+			if (tags_fbag(s, &bag, r->account_id, id) < 0) {
+				ret = api_err_internal(r);
+				goto out;
+			}
+			if (!filter_set_match(&fs, &bag))
+				continue;
+		}
+		if (limit && emitted == limit) {
+			xml_close(&r->x);
+			api_next_token(r, id);
+			ret = 0;
+			goto out;
+		}
+		xml_open(&r->x, "item");
+		if (write_volume(r, st) < 0) {
+			ret = api_err_internal(r);
+			goto out;
+		}
+		xml_close(&r->x);
+		emitted++;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	xml_close(&r->x);
+	ret = 0;
+out:
+out0:
+	free(from);
+	free(ids);
+	filter_set_free(&fs);
+	fbag_free(&bag);
+	return ret;
+}
+
+#define MOD_COLS                                                                                                  \
+	"SELECT volume_id, state, COALESCE(status_message, ''), orig_size, target_size, orig_type, target_type, "    \
+	"orig_iops, target_iops, orig_throughput, target_throughput, progress, start_ms, end_ms FROM volume_mods "
+static void write_mod(struct api_req *r, sqlite3_stmt *st)
+{
+	xml_text(&r->x, "volumeId", col(st, 0));
+	xml_text(&r->x, "modificationState", col(st, 1));
+	if (sqlite3_column_bytes(st, 2))
+		xml_text(&r->x, "statusMessage", col(st, 2));
+	xml_int(&r->x, "targetSize", sqlite3_column_int64(st, 4));
+	if (sqlite3_column_type(st, 8) != SQLITE_NULL)
+		xml_int(&r->x, "targetIops", sqlite3_column_int64(st, 8));
+	xml_text(&r->x, "targetVolumeType", col(st, 6));
+	if (sqlite3_column_type(st, 10) != SQLITE_NULL)
+		xml_int(&r->x, "targetThroughput", sqlite3_column_int64(st, 10));
+	xml_bool(&r->x, "targetMultiAttachEnabled", false);
+	xml_int(&r->x, "originalSize", sqlite3_column_int64(st, 3));
+	if (sqlite3_column_type(st, 7) != SQLITE_NULL)
+		xml_int(&r->x, "originalIops", sqlite3_column_int64(st, 7));
+	xml_text(&r->x, "originalVolumeType", col(st, 5));
+	if (sqlite3_column_type(st, 9) != SQLITE_NULL)
+		xml_int(&r->x, "originalThroughput", sqlite3_column_int64(st, 9));
+	xml_bool(&r->x, "originalMultiAttachEnabled", false);
+	xml_int(&r->x, "progress", sqlite3_column_int64(st, 11));
+	xml_time(&r->x, "startTime", sqlite3_column_int64(st, 12));
+	if (sqlite3_column_type(st, 13) != SQLITE_NULL)
+		xml_time(&r->x, "endTime", sqlite3_column_int64(st, 13));
+}
+
+int act_modify_volume(struct api_req *r)
+{
+	struct hostd *h = r->h;
+	struct store *s = h->store;
+	struct voltype_req q = { 0 };
+	struct voltype cur, vt;
+	const char *id, *code;
+	char msg[256], file[4200];
+	bool has_size, multi = false, resize;
+	int64_t size = 0, op_id = 0, cur_size;
+	sqlite3_stmt *st;
+	int ret;
+
+	if ((ret = api_need_str(r, "VolumeId", &id)) < 0 || (ret = opt_int(r, "Size", &has_size, &size)) < 0 ||
+	    (ret = opt_int(r, "Iops", &q.has_iops, &q.iops)) < 0 ||
+	    (ret = opt_int(r, "Throughput", &q.has_throughput, &q.throughput)) < 0 ||
+	    (ret = api_bool(r, "MultiAttachEnabled", false, &multi)) < 0)
+		return ret;
+	q.type = api_str(r, "VolumeType");
+	if (!has_size && !q.type && !q.has_iops && !q.has_throughput && !api_str(r, "MultiAttachEnabled"))
+		return api_err(r, 400, "MissingParameter",
+			       "At least one of the parameters size, volumeType, iops, throughput or "
+			       "multiAttachEnabled must be specified.");
+	if (multi)
+		return api_err(r, 400, "UnsupportedOperation", "Multi-attach is not supported by this host yet.");
+	if ((ret = find_volume(r, id, &st)) < 0)
+		goto out;
+	effective(st, &cur);
+	cur_size = sqlite3_column_int64(st, V_SIZE);
+	if (!strcmp(col(st, V_STATE), "creating") || !strcmp(col(st, V_STATE), "error")) {
+		ret = api_err(r, 400, "IncorrectState", "The volume '%s' is not available for modification (%s).", id,
+			      col(st, V_STATE));
+		goto out;
+	}
+	if (has_size && size < cur_size) {
+		ret = api_err(r, 400, "InvalidParameterValue",
+			      "New size cannot be smaller than existing size (requested %lld GiB, current %lld GiB).",
+			      (long long)size, (long long)cur_size);
+		goto out;
+	}
+	q.size_gib = has_size ? size : cur_size;
+	if (!q.type)
+		q.type = cur.type;
+	/* Unchanged settings carry over when the type stays. */
+	if (!strcmp(q.type, cur.type)) {
+		if (!q.has_iops && cur.iops && (!strcmp(q.type, "gp3") || !strncmp(q.type, "io", 2))) {
+			q.has_iops = true;
+			q.iops = cur.iops;
+		}
+		if (!q.has_throughput && cur.throughput && !strcmp(q.type, "gp3")) {
+			q.has_throughput = true;
+			q.throughput = cur.throughput;
+		}
+	}
+	if (voltype_resolve(&q, &vt, &code, msg, sizeof(msg)) < 0) {
+		ret = api_err(r, 400, code, "%s", msg);
+		goto out;
+	}
+	resize = q.size_gib > cur_size;
+	if (!resize && !strcmp(vt.type, cur.type) && vt.iops == cur.iops && vt.throughput == cur.throughput) {
+		ret = api_err(r, 400, "InvalidParameterValue",
+			      "New settings are the same as the volume's current ones; nothing to modify.");
+		goto out;
+	}
+	snprintf(file, sizeof(file), "%s", "");
+	{
+		sqlite3_stmt *f = store_stmt(s, "SELECT file FROM volumes WHERE id = ?1");
+
+		if (!f || (sqlite3_bind_text(f, 1, id, -1, SQLITE_STATIC), sqlite3_step(f)) != SQLITE_ROW)
+			goto internal;
+		snprintf(file, sizeof(file), "%s", col(f, 0));
+	}
+	if (store_begin(s) < 0)
+		goto internal;
+	st = store_stmt(s, "INSERT OR REPLACE INTO volume_mods(volume_id, account_id, state, orig_size, target_size, "
+			   "orig_type, target_type, orig_iops, target_iops, orig_throughput, target_throughput, "
+			   "progress, start_ms, end_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+	if (!st)
+		goto rollback;
+	{
+		int64_t now = now_ms();
+
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, resize ? "modifying" : "completed", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, cur_size);
+		sqlite3_bind_int64(st, 5, q.size_gib);
+		sqlite3_bind_text(st, 6, cur.type, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, vt.type, -1, SQLITE_STATIC);
+		if (cur.iops)
+			sqlite3_bind_int64(st, 8, cur.iops);
+		if (vt.iops)
+			sqlite3_bind_int64(st, 9, vt.iops);
+		if (cur.throughput)
+			sqlite3_bind_int64(st, 10, cur.throughput);
+		if (vt.throughput)
+			sqlite3_bind_int64(st, 11, vt.throughput);
+		sqlite3_bind_int(st, 12, resize ? 0 : 100);
+		sqlite3_bind_int64(st, 13, now);
+		if (!resize)
+			sqlite3_bind_int64(st, 14, now);
+	}
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto rollback;
+	st = store_stmt(s, "UPDATE volumes SET volume_type = ?2, iops = ?3, throughput = ?4 WHERE id = ?1");
+	if (!st)
+		goto rollback;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, vt.type, -1, SQLITE_STATIC);
+	if (vt.iops)
+		sqlite3_bind_int64(st, 3, vt.iops);
+	if (vt.throughput)
+		sqlite3_bind_int64(st, 4, vt.throughput);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto rollback;
+	if (resize) {
+		struct storage_op op = { .kind = "resize", .vol = id, .file = file, .size_bytes = q.size_gib * GIB };
+
+		if (storage_intent(h, &op, &op_id) < 0)
+			goto rollback;
+	}
+	if (store_commit(s) < 0)
+		goto rollback;
+	st = store_stmt(s, MOD_COLS "WHERE volume_id = ?1");
+	if (!st || (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_ROW)
+		goto internal;
+	xml_open(&r->x, "volumeModification");
+	write_mod(r, st);
+	xml_close(&r->x);
+	if (resize)
+		storage_run(h, op_id);
+	return 0;
+rollback:
+	store_rollback(s);
+internal:
+	ret = api_err_internal(r);
+out:
+	return ret;
+}
+
+static const char *const mod_filters[] = {
+	"modification-state", "original-iops", "original-size", "original-volume-type", "original-throughput",
+	"start-time", "target-iops", "target-size", "target-volume-type", "target-throughput", "volume-id",
+	"original-multi-attach-enabled", "target-multi-attach-enabled", NULL,
+};
+
+int act_describe_volumes_modifications(struct api_req *r)
+{
+	struct hostd *h = r->h;
+	struct filter_set fs = { 0 };
+	struct fbag bag = FBAG_INIT;
+	const char **ids = NULL;
+	size_t nids = 0;
+	char *from = NULL;
+	int64_t limit = 0, emitted = 0;
+	sqlite3_stmt *st;
+	int ret, rc;
+
+	if ((ret = api_list(r, "VolumeId", &ids, &nids)) < 0 || (ret = api_filters(r, mod_filters, false, &fs)) < 0 ||
+	    (ret = api_page(r, 5, 500, &limit, &from)) < 0)
+		goto out0;
+	for (size_t i = 0; i < nids; i++) {
+		if ((ret = find_volume(r, ids[i], &st)) < 0)
+			goto out;
+	}
+	xml_open(&r->x, "volumeModificationSet");
+	st = store_stmt(h->store, MOD_COLS "WHERE account_id = ?1 AND (?2 IS NULL OR volume_id >= ?2) ORDER BY volume_id");
+	if (!st) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, r->account_id, -1, SQLITE_STATIC);
+	if (from)
+		sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = col(st, 0);
+		char start[25];
+
+		if (nids && !in_list(ids, nids, id))
+			continue;
+		if (fs.n) {
+			fbag_reset(&bag);
+			iso8601_ms(sqlite3_column_int64(st, 12), start);
+			fbag_add(&bag, "volume-id", id);
+			fbag_add(&bag, "modification-state", col(st, 1));
+			fbag_add_int(&bag, "original-size", sqlite3_column_int64(st, 3));
+			fbag_add_int(&bag, "target-size", sqlite3_column_int64(st, 4));
+			fbag_add(&bag, "original-volume-type", col(st, 5));
+			fbag_add(&bag, "target-volume-type", col(st, 6));
+			fbag_add(&bag, "original-iops", col(st, 7));
+			fbag_add(&bag, "target-iops", col(st, 8));
+			fbag_add(&bag, "original-throughput", col(st, 9));
+			fbag_add(&bag, "target-throughput", col(st, 10));
+			fbag_add(&bag, "start-time", start);
+			fbag_add_bool(&bag, "original-multi-attach-enabled", false);
+			fbag_add_bool(&bag, "target-multi-attach-enabled", false);
+			if (!filter_set_match(&fs, &bag))
+				continue;
+		}
+		if (limit && emitted == limit) {
+			xml_close(&r->x);
+			api_next_token(r, id);
+			ret = 0;
+			goto out;
+		}
+		xml_open(&r->x, "item");
+		write_mod(r, st);
+		xml_close(&r->x);
+		emitted++;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	xml_close(&r->x);
+	ret = 0;
+out:
+out0:
+	free(from);
+	free(ids);
+	filter_set_free(&fs);
+	fbag_free(&bag);
+	return ret;
+}
+
+static void write_attachment(struct api_req *r, const char *vol, const char *inst, const char *dev,
+			     const char *status, int64_t ms)
+{
+	xml_time(&r->x, "attachTime", ms);
+	xml_text(&r->x, "device", dev);
+	xml_text(&r->x, "instanceId", inst);
+	xml_text(&r->x, "status", status);
+	xml_text(&r->x, "volumeId", vol);
+	xml_bool(&r->x, "deleteOnTermination", false);
+}
+
+static int set_attachment(struct store *s, const char *vol, const char *inst, const char *dev, const char *state,
+			  int64_t ms)
+{
+	sqlite3_stmt *st = store_stmt(s, "UPDATE volumes SET instance_id = ?2, device = ?3, attach_state = ?4, "
+					 "attach_ms = ?5, delete_on_termination = 0, state = CASE WHEN ?2 IS NULL "
+					 "THEN 'available' ELSE 'in-use' END WHERE id = ?1");
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, vol, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, inst, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, dev, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
+	if (inst)
+		sqlite3_bind_int64(st, 5, ms);
+	return sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* The instance's VM is running (a hot-plug is needed). */
+static bool vm_up(struct hostd *h, const char *inst)
+{
+	enum vmm_state vs;
+
+	return h->vmm && vmm_state(h->vmm, inst, &vs) == 0 && (vs == VMM_RUNNING || vs == VMM_PAUSED);
+}
+
+int act_attach_volume(struct api_req *r)
+{
+	struct hostd *h = r->h;
+	struct store *s = h->store;
+	const char *vol, *inst, *dev, *target;
+	char file[4200], az[72], type[16], root[64];
+	int64_t gib, iops, tp, now = now_ms();
+	sqlite3_stmt *st;
+	int ret, rc;
+
+	if ((ret = api_need_str(r, "VolumeId", &vol)) < 0 || (ret = api_need_str(r, "InstanceId", &inst)) < 0 ||
+	    (ret = api_need_str(r, "Device", &dev)) < 0)
+		return ret;
+	target = storage_disk_target(dev);
+	if (!target[0])
+		return api_err(r, 400, "InvalidParameterValue",
+			       "Value (%.64s) for parameter device is invalid. %.64s is not a valid EBS device name.", dev,
+			       dev);
+	if (!id_valid("i", inst))
+		return api_err(r, 400, "InvalidInstanceID.Malformed", "Invalid id: \"%.64s\"", inst);
+	if ((ret = find_volume(r, vol, &st)) < 0)
+		return ret;
+	if (sqlite3_column_bytes(st, V_INST))
+		return api_err(r, 400, "VolumeInUse", "%s is already attached to an instance", vol);
+	if (strcmp(col(st, V_STATE), "available"))
+		return api_err(r, 400, "IncorrectState", "vol '%s' is not 'available'.", vol);
+	snprintf(az, sizeof(az), "%s", col(st, V_AZ));
+	snprintf(type, sizeof(type), "%s", col(st, V_TYPE));
+	gib = sqlite3_column_int64(st, V_SIZE);
+	iops = sqlite3_column_int64(st, V_IOPS);
+	tp = sqlite3_column_int64(st, V_TP);
+	st = store_stmt(s, "SELECT state, az, root_device_name FROM instances WHERE id = ?1 AND account_id = ?2");
+	if (!st)
+		return api_err_internal(r);
+	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW || !strcmp(col(st, 0), "terminated"))
+		return rc == SQLITE_ROW || rc == SQLITE_DONE
+			       ? api_err(r, 400, "InvalidInstanceID.NotFound", "The instance ID '%.64s' does not exist",
+					 inst)
+			       : api_err_internal(r);
+	if (!strcmp(col(st, 0), "shutting-down") || !strcmp(col(st, 0), "stopping") ||
+	    !strcmp(col(st, 0), "pending"))
+		return api_err(r, 400, "IncorrectInstanceState",
+			       "The instance '%s' is not in a state from which a volume can be attached (%s).", inst,
+			       col(st, 0));
+	if (strcmp(col(st, 1), az))
+		return api_err(r, 400, "InvalidVolume.ZoneMismatch",
+			       "The volume '%s' is not in the same availability zone as instance '%s'", vol, inst);
+	snprintf(root, sizeof(root), "%s", col(st, 2));
+	if (!strcmp(storage_disk_target(root), target) || !strcmp(root, dev))
+		return api_err(r, 400, "InvalidParameterValue", "Attachment point %s is already in use", dev);
+	st = store_stmt(s, "SELECT device FROM volumes WHERE instance_id = ?1 AND state != 'deleted'");
+	if (!st)
+		return api_err_internal(r);
+	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (!strcmp(storage_disk_target(col(st, 0)), target)) {
+			sqlite3_reset(st);
+			return api_err(r, 400, "InvalidParameterValue", "Attachment point %s is already in use", dev);
+		}
+	st = store_stmt(s, "SELECT file FROM volumes WHERE id = ?1");
+	if (!st || (sqlite3_bind_text(st, 1, vol, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_ROW ||
+	    state_path(h, col(st, 0), file, sizeof(file)) < 0)
+		return api_err_internal(r);
+	/* Recorded first: a VM never writes to a volume the state calls
+	 * available. */
+	if (set_attachment(s, vol, inst, dev, "attaching", now) < 0)
+		return api_err_internal(r);
+	if (vm_up(h, inst)) {
+		struct voltype_iotune io;
+		struct vmm_disk d = { .path = file, .target = target, .serial = vol };
+
+		voltype_iotune(type, gib, iops, tp, &io);
+		d.iops = io.iops;
+		d.bytes_sec = io.bytes_sec;
+		if (vmm_attach_disk(h->vmm, inst, &d) < 0) {
+			set_attachment(s, vol, NULL, NULL, NULL, 0);
+			return api_err(r, 500, "InternalError", "The volume could not be attached to the running instance.");
+		}
+	}
+	/* A stopped instance gets the disk at its next start. */
+	if (set_attachment(s, vol, inst, dev, "attached", now) < 0)
+		return api_err_internal(r);
+	(void)imdstree_refresh(h, inst); /* block-device-mapping/ebsN */
+	write_attachment(r, vol, inst, dev, "attaching", now);
+	return 0;
+}
+
+int act_detach_volume(struct api_req *r)
+{
+	struct hostd *h = r->h;
+	struct store *s = h->store;
+	const char *vol, *inst_p = api_str(r, "InstanceId"), *dev_p = api_str(r, "Device");
+	char inst[ID_MAX], dev[64];
+	bool force = false;
+	int64_t ms;
+	sqlite3_stmt *st;
+	int ret;
+
+	if ((ret = api_need_str(r, "VolumeId", &vol)) < 0 || (ret = api_bool(r, "Force", false, &force)) < 0)
+		return ret;
+	if ((ret = find_volume(r, vol, &st)) < 0)
+		return ret;
+	if (!sqlite3_column_bytes(st, V_INST))
+		return api_err(r, 400, "IncorrectState", "Volume '%s' is in the 'available' state.", vol);
+	snprintf(inst, sizeof(inst), "%s", col(st, V_INST));
+	snprintf(dev, sizeof(dev), "%s", col(st, V_DEV));
+	ms = sqlite3_column_int64(st, V_ATTMS);
+	if ((inst_p && strcmp(inst_p, inst)) || (dev_p && strcmp(dev_p, dev)))
+		return api_err(r, 400, "InvalidAttachment.NotFound",
+			       "Volume '%s' can not be detached from that instance or device.", vol);
+	st = store_stmt(s, "SELECT root_device_name, state FROM instances WHERE id = ?1");
+	if (!st || (sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_ROW)
+		return api_err_internal(r);
+	if (!strcmp(col(st, 0), dev) && strcmp(col(st, 1), "stopped"))
+		return api_err(r, 400, "IncorrectState",
+			       "Unable to detach root volume '%s' from instance '%s' unless it is stopped", vol, inst);
+	if (vm_up(h, inst)) {
+		int e = vmm_detach_disk(h->vmm, inst, storage_disk_target(dev), force ? 2000 : 10000);
+
+		if (e == -ETIMEDOUT && !force)
+			return api_err(r, 400, "IncorrectState",
+				       "The guest did not release volume '%s' (device %s); retry, use Force, or stop the "
+				       "instance.", vol, dev);
+		if (e < 0 && e != -ENOENT && e != -ENODEV && !(e == -ETIMEDOUT && force))
+			return api_err_internal(r);
+	}
+	if (set_attachment(s, vol, NULL, NULL, NULL, 0) < 0)
+		return api_err_internal(r);
+	(void)imdstree_refresh(h, inst);
+	write_attachment(r, vol, inst, dev, "detaching", ms);
+	storage_kick(h); /* its chain may be merged now */
+	return 0;
+}
