@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import ACCOUNT_A, ACCOUNT_B, ROOT, Env, Hostd
+from conftest import ACCOUNT_A, ACCOUNT_B, ROOT, Env, Hostd, config_text
 from ec2_validator import _get_model, validate_response
 from sign import botocore_signed
 from guests import TINY_AMI, wait_marker, wait_state
@@ -47,10 +47,21 @@ done) &
 """
 
 
+def md_env(d):
+    """make_env, with libvirt's known hot-plug leak suppressed (the test
+    attaches a volume to a running guest; see lsan-libvirt.supp)."""
+    env = dict(os.environ)
+    env["LSAN_OPTIONS"] = "suppressions=" + os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                         "lsan-libvirt.supp")
+    env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "detect_leaks=1") + ":fast_unwind_on_malloc=0"
+    cfg = config_text().replace("[host]\nregion = us-east-1\n", "[host]\nregion = us-east-1\nstop_timeout_s = 20\n")
+    return Env(Hostd(os.path.join(d, "state"), cfg, env=env))
+
+
 @pytest.fixture(scope="module")
 def genv():
     d = tempfile.mkdtemp(prefix="hostd-md-")
-    e = make_env(d)
+    e = md_env(d)
     e.ami = import_tiny(e.client())
     yield e
     finish(e, d)
@@ -273,6 +284,18 @@ def test_guest_metadata_identity_and_live_tokens(genv):
                                             SecondaryPrivateIpAddressCount=1)["AssignedPrivateIpAddresses"]
         ips = pipe_get(imds_dir, n + "local-ipv4s", tok)[1].decode().split("\n")
         assert ips == [inst["PrivateIpAddress"], sec[0]["PrivateIpAddress"]]
+        # an EBS volume attached live shows as block-device-mapping/ebs1
+        vol = g.create_volume(AvailabilityZone=inst["Placement"]["AvailabilityZone"], Size=1)["VolumeId"]
+        for _ in range(100):
+            if g.describe_volumes(VolumeIds=[vol])["Volumes"][0]["State"] == "available":
+                break
+            time.sleep(0.2)
+        g.attach_volume(VolumeId=vol, InstanceId=iid, Device="/dev/sdf")
+        bdm = m + "block-device-mapping/"
+        assert pipe_get(imds_dir, bdm + "ebs1", tok) == (200, b"sdf")
+        assert pipe_get(imds_dir, bdm, tok)[1] == b"ami\nebs1\nroot"
+        g.detach_volume(VolumeId=vol, Force=True)
+        assert pipe_get(imds_dir, bdm + "ebs1", tok)[0] == 404
         # HttpEndpoint=disabled: the service no longer answers (403), live
         g.modify_instance_metadata_options(InstanceId=iid, HttpEndpoint="disabled")
         assert pipe_get(imds_dir, "/latest/meta-data/instance-id", tok)[0] == 403
