@@ -16,6 +16,7 @@
 #include "hostd/api.h"
 #include "hostd/config.h"
 #include "hostd/hostd.h"
+#include "hostd/imdstree.h"
 #include "hostd/netsync.h"
 #include "hostd/publicips.h"
 #include "hostd/store.h"
@@ -597,6 +598,8 @@ int act_associate_address(struct api_req *r)
 	if (old_vpc[0] && strcmp(old_vpc, vpc))
 		netsync_vpc(r->h, old_vpc);
 	netsync_vpc(r->h, vpc);
+	if (inst[0])
+		(void)imdstree_refresh(r->h, inst); /* public-ipv4 in its metadata */
 	xml_text(&r->x, "associationId", assoc);
 	return 0;
 internal:
@@ -658,6 +661,8 @@ int act_disassociate_address(struct api_req *r)
 		goto internal;
 	if (vpc[0])
 		netsync_vpc(r->h, vpc);
+	if (inst[0])
+		(void)imdstree_refresh(r->h, inst);
 	xml_bool(&r->x, "return", true);
 	return 0;
 internal:

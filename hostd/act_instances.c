@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "hostd/act_imds.h"
 #include "hostd/actions.h"
 #include "hostd/api.h"
 #include "hostd/config.h"
@@ -620,11 +621,16 @@ static int parse_metadata_options(struct api_req *r, struct run_req *q)
 	/* AMIs flagged ImdsSupport v2.0 launch with tokens required and a hop
 	 * limit of 2, as on EC2. */
 	bool v2 = !strcmp(q->img.imds_support, "v2.0");
+	struct md_opts d = { "optional", "enabled", "disabled", 1 };
 
-	q->md_tokens = v2 ? "required" : "optional";
-	q->hop_limit = v2 ? 2 : 1;
-	q->md_endpoint = "enabled";
-	q->md_tags = "disabled";
+	/* Precedence: the request, then the AMI, then the account's defaults
+	 * (ModifyInstanceMetadataDefaults), then EC2's. */
+	if (md_defaults_apply(r->h->store, r->account_id, &d) < 0)
+		return api_err_internal(r);
+	q->md_tokens = v2 ? "required" : d.http_tokens;
+	q->hop_limit = v2 ? 2 : d.hop_limit;
+	q->md_endpoint = d.http_endpoint;
+	q->md_tags = d.tags;
 	q->md_ipv6 = "disabled";
 	if ((ret = opt_enum(r, "MetadataOptions.HttpTokens", tokens, &q->md_tokens)) < 0 ||
 	    (ret = opt_enum(r, "MetadataOptions.HttpEndpoint", onoff, &q->md_endpoint)) < 0 ||

@@ -6,6 +6,7 @@
 #include "hostd/actions.h"
 #include "hostd/api.h"
 #include "hostd/hostd.h"
+#include "hostd/imdstree.h"
 #include "hostd/resources.h"
 #include "hostd/store.h"
 #include "hostd/tags.h"
@@ -61,6 +62,14 @@ fail:
 	return ret;
 }
 
+/* Instances' tags show in their metadata (tags/instance/ when enabled). */
+static void refresh_imds(struct api_req *r, const char *const *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strncmp(ids[i], "i-", 2))
+			(void)imdstree_refresh(r->h, ids[i]);
+}
+
 int act_create_tags(struct api_req *r)
 {
 	struct store *s = r->h->store;
@@ -105,6 +114,7 @@ int act_create_tags(struct api_req *r)
 		ret = api_err_internal(r);
 		goto out;
 	}
+	refresh_imds(r, ids, n);
 	xml_bool(&r->x, "return", true);
 out:
 	tag_list_free(&tags);
@@ -156,6 +166,7 @@ int act_delete_tags(struct api_req *r)
 	}
 	if (store_commit(s) < 0)
 		goto internal;
+	refresh_imds(r, ids, n);
 	xml_bool(&r->x, "return", true);
 	goto out;
 internal:

@@ -10,6 +10,7 @@
 #include "hostd/api.h"
 #include "hostd/config.h"
 #include "hostd/hostd.h"
+#include "hostd/imdstree.h"
 #include "hostd/instances.h"
 #include "hostd/store.h"
 #include "hostd/tags.h"
@@ -800,6 +801,7 @@ int act_attach_volume(struct api_req *r)
 	/* A stopped instance gets the disk at its next start. */
 	if (set_attachment(s, vol, inst, dev, "attached", now) < 0)
 		return api_err_internal(r);
+	(void)imdstree_refresh(h, inst); /* block-device-mapping/ebsN */
 	write_attachment(r, vol, inst, dev, "attaching", now);
 	return 0;
 }
@@ -845,6 +847,7 @@ int act_detach_volume(struct api_req *r)
 	}
 	if (set_attachment(s, vol, NULL, NULL, NULL, 0) < 0)
 		return api_err_internal(r);
+	(void)imdstree_refresh(h, inst);
 	write_attachment(r, vol, inst, dev, "detaching", ms);
 	storage_kick(h); /* its chain may be merged now */
 	return 0;

@@ -9,6 +9,7 @@
 #include "hostd/api.h"
 #include "hostd/config.h"
 #include "hostd/hostd.h"
+#include "hostd/imdstree.h"
 #include "hostd/instances.h"
 #include "hostd/netsync.h"
 #include "hostd/publicips.h"
@@ -1128,6 +1129,7 @@ int act_attach_network_interface(struct api_req *r)
 		}
 	}
 	vpc_refresh_hosts(r->h, v[0].vpc, false);
+	(void)imdstree_refresh(r->h, iid); /* network/interfaces/macs/ */
 	xml_text(&r->x, "attachmentId", att);
 	xml_int(&r->x, "networkCardIndex", 0);
 	ret = 0;
@@ -1175,6 +1177,7 @@ int act_detach_network_interface(struct api_req *r)
 	sqlite3_bind_text(st, 1, eni, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return api_err_internal(r);
+	(void)imdstree_refresh(r->h, iid);
 	return 0;
 }
 
@@ -1239,6 +1242,8 @@ int act_assign_private_ip_addresses(struct api_req *r)
 		goto out;
 	}
 	vpc_refresh_hosts(r->h, v[0].vpc, false);
+	if (v[0].instance[0])
+		(void)imdstree_refresh(r->h, v[0].instance); /* local-ipv4s */
 	xml_text(&r->x, "networkInterfaceId", id);
 	xml_open(&r->x, "assignedPrivateIpAddressesSet");
 	for (size_t i = 0; i < (n ? n : (size_t)count); i++) {
@@ -1301,6 +1306,8 @@ int act_unassign_private_ip_addresses(struct api_req *r)
 		goto out;
 	}
 	vpc_refresh_hosts(r->h, v[0].vpc, false);
+	if (v[0].instance[0])
+		(void)imdstree_refresh(r->h, v[0].instance);
 	xml_bool(&r->x, "return", true);
 	ret = 0;
 out:
@@ -1425,6 +1432,8 @@ int act_modify_network_interface_attribute(struct api_req *r)
 	if (ret == 0 && sdc_given)
 		netsync_vpc(r->h, v[0].vpc);
 out:
+	if (ret == 0 && nv && v[0].instance[0])
+		(void)imdstree_refresh(r->h, v[0].instance); /* security groups */
 	free(groups);
 	eni_views_free(v, nv);
 	return ret;

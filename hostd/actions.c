@@ -1,6 +1,7 @@
 /* The action table: one row per EC2 action, sorted by name (binary search;
  * a unit test checks the order). Each row lists the parameters the action
  * accepts; anything else is UnknownParameter. */
+#include "hostd/act_imds.h"
 #include "hostd/actions.h"
 
 #include "hostd/api.h"
@@ -104,6 +105,17 @@ static const struct api_param p_modify_instance_attribute[] = {
 	{ "InstanceId", P_STR }, { "Attribute", P_STR }, { "Value", P_STR }, { "InstanceType.Value", P_STR },
 	{ "UserData.Value", P_B64 }, { "DisableApiTermination.Value", P_BOOL },
 	{ "InstanceInitiatedShutdownBehavior.Value", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_modify_instance_metadata_options[] = {
+	{ "InstanceId", P_STR }, { "HttpTokens", P_STR }, { "HttpPutResponseHopLimit", P_INT }, { "HttpEndpoint", P_STR },
+	{ "HttpProtocolIpv6", P_STR }, { "InstanceMetadataTags", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_modify_instance_metadata_defaults[] = {
+	{ "HttpTokens", P_STR }, { "HttpPutResponseHopLimit", P_INT }, { "HttpEndpoint", P_STR },
+	{ "InstanceMetadataTags", P_STR }, { "HttpTokensEnforced", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_dry_run_only[] = {
+	DRYRUN, END,
 };
 static const struct api_param p_get_console_output[] = {
 	{ "InstanceId", P_STR }, { "Latest", P_BOOL }, DRYRUN, END,
@@ -348,9 +360,14 @@ const struct api_action api_actions[] = {
 	{ "DisassociateAddress", act_disassociate_address, true, p_disassociate_address },
 	{ "GetConsoleOutput", act_get_console_output, false, p_get_console_output },
 	{ "GetConsoleScreenshot", act_get_console_screenshot, false, p_get_console_screenshot },
+	{ "GetInstanceMetadataDefaults", act_get_instance_metadata_defaults, false, p_dry_run_only },
 	{ "ImportImage", act_import_image, true, p_import_image },
 	{ "ImportKeyPair", act_import_key_pair, true, p_import_key_pair },
 	{ "ModifyInstanceAttribute", act_modify_instance_attribute, true, p_modify_instance_attribute },
+	{ "ModifyInstanceMetadataDefaults", act_modify_instance_metadata_defaults, true,
+	  p_modify_instance_metadata_defaults },
+	{ "ModifyInstanceMetadataOptions", act_modify_instance_metadata_options, true,
+	  p_modify_instance_metadata_options },
 	{ "ModifyNetworkInterfaceAttribute", act_modify_network_interface_attribute, true, p_modify_network_interface_attribute },
 	{ "ModifySecurityGroupRules", act_modify_security_group_rules, true, p_modify_security_group_rules },
 	{ "ModifySubnetAttribute", act_modify_subnet_attribute, true, p_modify_subnet_attribute },

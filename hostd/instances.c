@@ -16,6 +16,7 @@
 
 #include "hostd/config.h"
 #include "hostd/hostd.h"
+#include "hostd/imdstree.h"
 #include "hostd/instances.h"
 #include "hostd/netsync.h"
 #include "hostd/publicips.h"
@@ -261,133 +262,6 @@ static int mkdir_p2(const char *parent, const char *child)
 	return 0;
 }
 
-static int write_file(const char *dir, const char *rel, const void *data, size_t len, mode_t mode)
-{
-	char path[4400], tmp[4500];
-	int fd, ret = 0;
-
-	if (snprintf(path, sizeof(path), "%s/%s", dir, rel) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	/* parents of nested leaves (placement/availability-zone) */
-	for (char *p = path + strlen(dir) + 1; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-			ret = -errno;
-			*p = '/';
-			return ret;
-		}
-		*p = '/';
-	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	if (len && write(fd, data, len) != (ssize_t)len)
-		ret = -EIO;
-	close(fd);
-	if (ret == 0 && rename(tmp, path) < 0)
-		ret = -errno;
-	if (ret < 0)
-		unlink(tmp);
-	return ret;
-}
-
-static int put(const char *dir, const char *rel, const char *text)
-{
-	return write_file(dir, rel, text, strlen(text), 0600);
-}
-
-/* The metadata the guest's 169.254.169.254 serves, as a file tree the
- * per-connection responder (hostd-imds-pipe) reads: meta-data/ mirrors
- * the paths, user-data is raw, options and token.key steer tokens. */
-static int write_imds(struct hostd *h, const struct work *w, const char *dir)
-{
-	sqlite3_stmt *st;
-	struct buf opts = BUF_INIT;
-	char md[4300], keyfile[4300], num[32];
-	int ret = 0;
-
-	snprintf(md, sizeof(md), "%s/imds", dir);
-	{
-		const char *argv[] = { "rm", "-rf", md, NULL };
-
-		cmd_run(argv, NULL, NULL);
-	}
-	if (mkdir(md, 0700) < 0)
-		return -errno;
-	pthread_mutex_lock(&h->lock);
-	st = store_stmt(h->store, "SELECT i.image_id, i.reservation_id, i.launch_index, i.user_data, i.key_name, "
-				  "k.public_key, i.md_http_tokens, i.md_http_endpoint, i.md_hop_limit, i.root_device_name, "
-				  "i.security_group_ids FROM instances i LEFT JOIN key_pairs k ON k.account_id = "
-				  "i.account_id AND k.name = i.key_name WHERE i.id = ?1");
-	if (!st || (sqlite3_bind_text(st, 1, w->id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_ROW) {
-		ret = -EIO;
-		goto out;
-	}
-#define COL(i) ((const char *)sqlite3_column_text(st, (i)))
-	snprintf(num, sizeof(num), "%d", sqlite3_column_int(st, 2));
-	if ((ret = put(md, "meta-data/ami-id", COL(0))) < 0 || (ret = put(md, "meta-data/reservation-id", COL(1))) < 0 ||
-	    (ret = put(md, "meta-data/ami-launch-index", num)) < 0 ||
-	    (ret = put(md, "meta-data/ami-manifest-path", "(unknown)")) < 0 ||
-	    (ret = put(md, "meta-data/instance-id", w->id)) < 0 ||
-	    (ret = put(md, "meta-data/instance-type", w->type)) < 0 ||
-	    (ret = put(md, "meta-data/instance-action", "none")) < 0 ||
-	    (ret = put(md, "meta-data/placement/availability-zone", w->az)) < 0 ||
-	    (ret = put(md, "meta-data/placement/region", h->cfg->region)) < 0 ||
-	    (ret = put(md, "meta-data/block-device-mapping/ami", COL(9))) < 0 ||
-	    (ret = put(md, "meta-data/block-device-mapping/root", COL(9))) < 0)
-		goto out;
-	if (sqlite3_column_bytes(st, 3) > 0 &&
-	    (ret = write_file(md, "user-data", sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
-			      0600)) < 0)
-		goto out;
-	if (COL(4) && COL(5)) {
-		struct buf l = BUF_INIT;
-
-		buf_printf(&l, "0=%s", COL(4));
-		ret = put(md, "meta-data/public-keys/.listing", l.data);
-		buf_free(&l);
-		if (ret < 0 || (ret = put(md, "meta-data/public-keys/0/openssh-key", COL(5))) < 0)
-			goto out;
-	}
-	buf_printf(&opts, "instance_id=%s\nhttp_tokens=%s\nhttp_endpoint=%s\nhop_limit=%d\n", w->id, COL(6), COL(7),
-		   sqlite3_column_int(st, 8));
-	if ((ret = put(md, "options", opts.data)) < 0)
-		goto out;
-#undef COL
-	/* One key per instance for its IMDSv2 tokens, kept across restarts
-	 * of the instance so live tokens stay valid until they expire. */
-	snprintf(keyfile, sizeof(keyfile), "%s/token.key", dir);
-	if (access(keyfile, R_OK) < 0) {
-		unsigned char key[32];
-
-		if (random_bytes(key, sizeof(key)) < 0 || (ret = write_file(dir, "token.key", key, sizeof(key), 0600)) < 0)
-			goto out;
-	}
-	{
-		char dst[4400];
-		int in = open(keyfile, O_RDONLY | O_CLOEXEC);
-		unsigned char key[32];
-
-		snprintf(dst, sizeof(dst), "%s/token.key", md);
-		if (in < 0 || read(in, key, sizeof(key)) != sizeof(key)) {
-			if (in >= 0)
-				close(in);
-			ret = -EIO;
-			goto out;
-		}
-		close(in);
-		ret = write_file(md, "token.key", key, sizeof(key), 0600);
-	}
-	/* Readable by the unprivileged responder in the VPC namespaces. */
-	if (ret == 0)
-		ret = imdsl_share(md);
-out:
-	pthread_mutex_unlock(&h->lock);
-	buf_free(&opts);
-	return ret;
-}
-
 /* The root disk and every attached data volume (EBS), with the I/O limits
  * of each volume's type. */
 #define MAX_DISKS 16
@@ -471,7 +345,10 @@ static void launch(struct hostd *h, struct work *w)
 		snprintf(err, sizeof(err), "mkdir %s: %s", dir, strerror(errno));
 		goto fail;
 	}
-	if (write_imds(h, w, dir) < 0) {
+	pthread_mutex_lock(&h->lock);
+	r = imdstree_write(h, w->id);
+	pthread_mutex_unlock(&h->lock);
+	if (r < 0) {
 		snprintf(err, sizeof(err), "cannot write the metadata for %s", dir);
 		goto fail;
 	}

@@ -12,8 +12,10 @@
 #include "hostd/accounts.h"
 #include "hostd/api.h"
 #include "hostd/config.h"
+#include "hostd/hostca.h"
 #include "hostd/hostd.h"
 #include "hostd/http.h"
+#include "hostd/imdstree.h"
 #include "hostd/instances.h"
 #include "hostd/store.h"
 #include "hostd/throttle.h"
@@ -116,6 +118,18 @@ int main(int argc, char **argv)
 	}
 	if (accounts_sync(h.store, &cfg, state_dir) < 0)
 		goto out;
+	/* The CA that signs identity documents: made on first start. */
+	{
+		struct hostca *ca = NULL;
+		char cadir[4200];
+
+		if (state_path(&h, "ca", cadir, sizeof(cadir)) < 0 || hostca_open(cadir, "hostd", &ca) < 0)
+			goto out;
+		hostca_free(ca);
+	}
+	pthread_mutex_lock(&h.lock);
+	(void)imdstree_refresh_running(&h); /* logs its own failures */
+	pthread_mutex_unlock(&h.lock);
 	/* Signals are taken synchronously by this thread only; every other
 	 * thread (HTTP, reconciler, libvirt's) inherits the mask. */
 	sigemptyset(&sigs);

@@ -304,6 +304,15 @@ static const char *const migrations[] = {
 	"  progress INTEGER NOT NULL DEFAULT 0,"
 	"  start_ms INTEGER NOT NULL, end_ms INTEGER);"
 	"ALTER TABLE snapshots ADD COLUMN source_snapshot_id TEXT;",
+	/* 5: the account's instance metadata defaults
+	 * (ModifyInstanceMetadataDefaults); NULL: no preference. */
+	"CREATE TABLE md_defaults ("
+	"  account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  http_tokens TEXT,"
+	"  hop_limit INTEGER,"
+	"  http_endpoint TEXT,"
+	"  tags TEXT,"
+	"  tokens_enforced TEXT);",
 };
 
 static int migrate(struct store *s)

@@ -208,6 +208,7 @@ static int parse_options(const char *s, size_t n, struct imds_config *cfg)
 	bool have_id = false;
 	size_t i = 0;
 
+	cfg->hop_limit = 1;
 	while (i < n) {
 		const char *line = s + i, *nl = memchr(line, '\n', n - i), *eq, *val;
 		size_t len = nl ? (size_t)(nl - line) : n - i, klen, vlen;
@@ -242,8 +243,21 @@ static int parse_options(const char *s, size_t n, struct imds_config *cfg)
 			if (!field_is(val, vlen, "enabled") && !field_is(val, vlen, "disabled"))
 				return -EINVAL;
 			cfg->endpoint_disabled = field_is(val, vlen, "disabled");
+		} else if (field_is(line, klen, "hop_limit")) {
+			int h = 0;
+
+			if (vlen == 0 || vlen > 2)
+				return -EINVAL;
+			for (size_t k = 0; k < vlen; k++) {
+				if (val[k] < '0' || val[k] > '9')
+					return -EINVAL;
+				h = h * 10 + (val[k] - '0');
+			}
+			if (h < 1 || h > 64)
+				return -EINVAL;
+			cfg->hop_limit = h;
 		}
-		/* hop_limit and keys added later: not this module's business. */
+		/* keys added later: not this module's business. */
 	}
 	return have_id ? 0 : -EINVAL;
 }
@@ -858,6 +872,8 @@ static void put_token(const struct imds_ctx *ctx, const struct req *rq, struct r
 	rp->ctype = "text/plain";
 	rp->ttl = ttl;
 	buf_add(&rp->body, tok, IMDS_TOKEN_LEN);
+	if (ctx->token_hops)
+		*ctx->token_hops = ctx->cfg->hop_limit;
 }
 
 /* Methods are case-sensitive: "get" is no GET. */

@@ -8,7 +8,7 @@
  *                         directory a listing (or its .listing file, verbatim)
  *   user-data             raw bytes; absent: 404
  *   options               key=value lines: instance_id, http_tokens,
- *                         http_endpoint (hop_limit is ignored here)
+ *                         http_endpoint, hop_limit (1..64, default 1)
  *   token.key             32 random bytes, the IMDSv2 token key
  *
  * No global state; nothing is opened outside that directory (component-wise
@@ -34,6 +34,7 @@ struct imds_config {
 	unsigned char key[IMDS_KEY_LEN];
 	bool tokens_required;     /* http_tokens=required */
 	bool endpoint_disabled;   /* http_endpoint=disabled */
+	int hop_limit;            /* hop_limit=: the IP TTL of a new token's response */
 };
 
 /* Reads options and token.key beneath dirfd. Returns 0, -ENOENT or -EINVAL
@@ -46,6 +47,10 @@ struct imds_ctx {
 	const struct imds_config *cfg;   /* NULL: could not be loaded (500) */
 	int64_t now;                     /* seconds since the epoch */
 	bool last;                       /* this connection's last response */
+	/* When not NULL: set to cfg->hop_limit when the response carries a
+	 * new IMDSv2 token, which the caller sends with that IP TTL so it
+	 * cannot travel further (a container behind the guest). */
+	int *token_hops;
 };
 
 /* Handles the first request in in[0..len) and appends the response to out.

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,6 +78,24 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* A new token leaves with IP TTL = the instance's hop limit, as on EC2, so
+ * it dies one router past the allowed hops (a container behind the guest
+ * gets none with the default of 1). Only a TCP connection has a TTL (the
+ * VPC namespace listener's, net/imdsl.c); under QEMU's guestfwd the pipe's
+ * stdout is a socketpair and there is nothing to set. The TTL stays for the
+ * rest of the connection: restoring it would let the retransmission of a
+ * dropped response through. */
+static void token_ttl(int hops)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(STDOUT_FILENO, (struct sockaddr *)&ss, &len) < 0 || ss.ss_family != AF_INET)
+		return;
+	if (setsockopt(STDOUT_FILENO, IPPROTO_IP, IP_TTL, &hops, sizeof(hops)) < 0)
+		log_warn("imds", "IP_TTL %d: %s", hops, strerror(errno));
+}
+
 /* Answers every complete request at the start of in; returns the bytes
  * left over, or -1 when the connection is done. */
 static ssize_t serve_buffered(int dirfd, char *in, size_t len, unsigned *served)
@@ -85,7 +105,8 @@ static ssize_t serve_buffered(int dirfd, char *in, size_t len, unsigned *served)
 
 	while (len > 0) {
 		struct imds_config cfg;
-		struct imds_ctx ctx = { .dirfd = dirfd, .last = *served + 1 >= MAX_REQUESTS };
+		int hops = 0;
+		struct imds_ctx ctx = { .dirfd = dirfd, .last = *served + 1 >= MAX_REQUESTS, .token_hops = &hops };
 		bool close = false;
 		ssize_t n;
 		int lr;
@@ -101,6 +122,8 @@ static ssize_t serve_buffered(int dirfd, char *in, size_t len, unsigned *served)
 		if (n <= 0)
 			break;
 		(*served)++;
+		if (hops > 0)
+			token_ttl(hops);
 		if (write_all(STDOUT_FILENO, out.data, out.len) < 0 || close) {
 			rc = -1;
 			goto out;

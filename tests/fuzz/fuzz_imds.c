@@ -1,6 +1,7 @@
 /* libFuzzer target for metadata/imds.c. The first input byte picks the
  * instance settings (bit 0 http_tokens=required, bit 1 http_endpoint=
- * disabled, bit 2 no config, bit 3 last response); the rest is what a guest
+ * disabled, bit 2 no config, bit 3 last response, bits 4-7 the hop limit
+ * minus one); the rest is what a guest
  * sent on one connection, handled request by request as hostd-imds-pipe
  * does, against a small imds/ tree with a symlink and a FIFO in it.
  *
@@ -132,7 +133,8 @@ static void check_response(const struct buf *out)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct imds_config c = cfg;
-	struct imds_ctx ctx = { .dirfd = dfd, .cfg = &c, .now = NOW };
+	int hops = 0;
+	struct imds_ctx ctx = { .dirfd = dfd, .cfg = &c, .now = NOW, .token_hops = &hops };
 	struct buf out = BUF_INIT, again = BUF_INIT;
 	const char *in = (const char *)data + 1;
 	size_t off = 0, len;
@@ -140,6 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	c.tokens_required = data[0] & 1;
+	c.hop_limit = 1 + (data[0] >> 4);
 	c.endpoint_disabled = data[0] & 2;
 	if (data[0] & 4)
 		ctx.cfg = NULL;
@@ -157,10 +160,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		check_response(&out);
 		CHECK(!ctx.last || close);
+		/* The hop limit is reported for a new token (a 200) only. */
+		CHECK(hops == 0 || (hops == c.hop_limit && !memcmp(out.data, "HTTP/1.1 200 ", 13)));
+		hops = 0;
 		/* The same bytes, exactly, in a buffer of their own. */
 		exact = malloc((size_t)n);
 		memcpy(exact, in + off, (size_t)n);
 		CHECK(imds_handle(&ctx, exact, (size_t)n, &again, &close2) == n);
+		hops = 0;
 		free(exact);
 		CHECK(close2 == close && again.len == out.len && !memcmp(again.data, out.data, out.len));
 		buf_reset(&out);

@@ -362,6 +362,26 @@ static void test_put_token(void **state)
 					"Content-Length: 5\r\n\r\nhello"));
 	assert_int_equal(imds_token_check(&cfg, r.body, r.body_len, NOW), 1);
 	free(r.body);
+	/* The caller learns the hop limit for a new token only. */
+	{
+		int hops = 0;
+
+		ctx.token_hops = &hops;
+		cfg.hop_limit = 3;
+		r = run("GET /latest/meta-data/instance-id HTTP/1.1\r\n\r\n");
+		assert_int_equal(hops, 0);
+		free(r.body);
+		r = run("PUT /latest/api/token HTTP/1.1\r\nX-aws-ec2-metadata-token-ttl-seconds: 0\r\n\r\n");
+		assert_int_equal(r.status, 400);
+		assert_int_equal(hops, 0);
+		free(r.body);
+		r = run("PUT /latest/api/token HTTP/1.1\r\nX-aws-ec2-metadata-token-ttl-seconds: 5\r\n\r\n");
+		assert_int_equal(r.status, 200);
+		assert_int_equal(hops, 3);
+		free(r.body);
+		ctx.token_hops = NULL;
+		cfg.hop_limit = 1;
+	}
 }
 
 static void test_put_token_bad_ttl(void **state)
@@ -849,6 +869,16 @@ static void test_config(void **state)
 	assert_string_equal(c.instance_id, "i-0abc");
 	assert_true(c.tokens_required);
 	assert_true(c.endpoint_disabled);
+	assert_int_equal(c.hop_limit, 2);
+	assert_int_equal(load("instance_id=i-1\n", key, 32, &c), 0);
+	assert_int_equal(c.hop_limit, 1);
+	assert_int_equal(load("instance_id=i-1\nhop_limit=64\n", key, 32, &c), 0);
+	assert_int_equal(c.hop_limit, 64);
+	assert_int_equal(load("instance_id=i-1\nhop_limit=0\n", key, 32, &c), -EINVAL);
+	assert_int_equal(load("instance_id=i-1\nhop_limit=65\n", key, 32, &c), -EINVAL);
+	assert_int_equal(load("instance_id=i-1\nhop_limit=1x\n", key, 32, &c), -EINVAL);
+	assert_int_equal(load("instance_id=i-1\nhop_limit=\n", key, 32, &c), -EINVAL);
+	assert_int_equal(load("instance_id=i-1\nhop_limit=100\n", key, 32, &c), -EINVAL);
 	/* Unknown values fail closed rather than guess. */
 	assert_int_equal(load("instance_id=i-1\nhttp_tokens=maybe\n", key, 32, &c), -EINVAL);
 	assert_int_equal(load("instance_id=i-1\nhttp_endpoint=\n", key, 32, &c), -EINVAL);
