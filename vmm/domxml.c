@@ -178,6 +178,9 @@ void vmm_domain_xml(const struct vmm_spec *s, struct buf *b)
 	esc(b, s->console_log);
 	buf_adds(b, "' append='on'/>\n      <target port='0'/>\n    </serial>\n");
 	buf_adds(b, "    <video>\n      <model type='vga' vram='16384' heads='1'/>\n    </video>\n");
+	/* No USB controller: nothing uses it, and SeaBIOS spends boot time
+	 * probing its ports (noticeable under TCG). */
+	buf_adds(b, "    <controller type='usb' model='none'/>\n");
 	buf_adds(b, "    <memballoon model='none'/>\n");
 	buf_adds(b, "    <rng model='virtio'>\n      <backend model='random'>/dev/urandom</backend>\n    </rng>\n");
 	buf_adds(b, "  </devices>\n");
