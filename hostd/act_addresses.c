@@ -38,21 +38,6 @@ static int check_border_group(struct api_req *r)
 	return 0;
 }
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-
-	return s ? s : "";
-}
-
-static bool in_list(const char **l, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(l[i], s))
-			return true;
-	return false;
-}
-
 /* 0 and the row's VPC ("" when detached), or an EC2 error. */
 static int find_igw(struct api_req *r, const char *id, char vpc[ID_MAX])
 {
@@ -69,7 +54,7 @@ static int find_igw(struct api_req *r, const char *id, char vpc[ID_MAX])
 	sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		snprintf(vpc, ID_MAX, "%s", col(st, 0));
+		snprintf(vpc, ID_MAX, "%s", store_text(st, 0));
 		return 0;
 	}
 	if (rc != SQLITE_DONE)
@@ -283,9 +268,9 @@ int act_describe_internet_gateways(struct api_req *r)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char id[ID_MAX];
 
-		snprintf(id, sizeof(id), "%s", col(st, 0));
-		snprintf(vpc, sizeof(vpc), "%s", col(st, 1));
-		if (nids && !in_list(ids, nids, id))
+		snprintf(id, sizeof(id), "%s", store_text(st, 0));
+		snprintf(vpc, sizeof(vpc), "%s", store_text(st, 1));
+		if (nids && !strv_contains(ids, nids, id))
 			continue;
 		if (fs.n) {
 			fbag_reset(&bag);
@@ -360,11 +345,11 @@ static int find_eip(struct api_req *r, struct eip *e)
 	sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		snprintf(e->id, sizeof(e->id), "%s", col(st, 0));
-		snprintf(e->ip, sizeof(e->ip), "%s", col(st, 1));
-		snprintf(e->assoc, sizeof(e->assoc), "%s", col(st, 2));
-		snprintf(e->eni, sizeof(e->eni), "%s", col(st, 3));
-		snprintf(e->private_ip, sizeof(e->private_ip), "%s", col(st, 4));
+		snprintf(e->id, sizeof(e->id), "%s", store_text(st, 0));
+		snprintf(e->ip, sizeof(e->ip), "%s", store_text(st, 1));
+		snprintf(e->assoc, sizeof(e->assoc), "%s", store_text(st, 2));
+		snprintf(e->eni, sizeof(e->eni), "%s", store_text(st, 3));
+		snprintf(e->private_ip, sizeof(e->private_ip), "%s", store_text(st, 4));
 		return 0;
 	}
 	if (rc != SQLITE_DONE)
@@ -499,9 +484,9 @@ static int target_eni(struct api_req *r, char eni[ID_MAX], char vpc[ID_MAX], cha
 	sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		snprintf(eni, ID_MAX, "%s", col(st, 0));
-		snprintf(vpc, ID_MAX, "%s", col(st, 1));
-		snprintf(instance, ID_MAX, "%s", col(st, 2));
+		snprintf(eni, ID_MAX, "%s", store_text(st, 0));
+		snprintf(vpc, ID_MAX, "%s", store_text(st, 1));
+		snprintf(instance, ID_MAX, "%s", store_text(st, 2));
 		return 0;
 	}
 	if (rc != SQLITE_DONE)
@@ -562,7 +547,7 @@ int act_associate_address(struct api_req *r)
 			       pip && *pip ? pip : "(primary)", eni);
 	if (rc != SQLITE_ROW)
 		return api_err_internal(r);
-	snprintf(ip, sizeof(ip), "%s", col(st, 0));
+	snprintf(ip, sizeof(ip), "%s", store_text(st, 0));
 	if (e.assoc[0] && !realloc_ok && !(strcmp(e.eni, eni) == 0 && strcmp(e.private_ip, ip) == 0))
 		return api_err(r, 400, "Resource.AlreadyAssociated",
 			       "resource %s is already associated with associate-id %s", e.id, e.assoc);
@@ -571,7 +556,7 @@ int act_associate_address(struct api_req *r)
 		if (st) {
 			sqlite3_bind_text(st, 1, e.eni, -1, SQLITE_STATIC);
 			if (sqlite3_step(st) == SQLITE_ROW)
-				snprintf(old_vpc, sizeof(old_vpc), "%s", col(st, 0));
+				snprintf(old_vpc, sizeof(old_vpc), "%s", store_text(st, 0));
 		}
 	}
 	if (id_new("eipassoc", assoc) < 0 || store_begin(s) < 0)
@@ -636,10 +621,10 @@ int act_disassociate_address(struct api_req *r)
 			       assoc && *assoc ? assoc : pip);
 	if (rc != SQLITE_ROW)
 		return api_err_internal(r);
-	snprintf(id, sizeof(id), "%s", col(st, 0));
-	snprintf(eni, sizeof(eni), "%s", col(st, 1));
-	snprintf(vpc, sizeof(vpc), "%s", col(st, 2));
-	snprintf(inst, sizeof(inst), "%s", col(st, 3));
+	snprintf(id, sizeof(id), "%s", store_text(st, 0));
+	snprintf(eni, sizeof(eni), "%s", store_text(st, 1));
+	snprintf(vpc, sizeof(vpc), "%s", store_text(st, 2));
+	snprintf(inst, sizeof(inst), "%s", store_text(st, 3));
 	if (store_begin(s) < 0)
 		return api_err_internal(r);
 	st = store_stmt(s, "UPDATE addresses SET association_id = NULL, eni_id = NULL, private_ip = NULL WHERE id = ?");
@@ -755,14 +740,14 @@ int act_describe_addresses(struct api_req *r)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char id[ID_MAX], ip[16], assoc[ID_MAX + 8], eni[ID_MAX], pip[16], inst[ID_MAX], subnet[ID_MAX];
 
-		snprintf(id, sizeof(id), "%s", col(st, 0));
-		snprintf(ip, sizeof(ip), "%s", col(st, 1));
-		snprintf(assoc, sizeof(assoc), "%s", col(st, 2));
-		snprintf(eni, sizeof(eni), "%s", col(st, 3));
-		snprintf(pip, sizeof(pip), "%s", col(st, 4));
-		snprintf(inst, sizeof(inst), "%s", col(st, 5));
-		snprintf(subnet, sizeof(subnet), "%s", col(st, 6));
-		if ((nids || nips) && !in_list(ids, nids, id) && !in_list(ips, nips, ip))
+		snprintf(id, sizeof(id), "%s", store_text(st, 0));
+		snprintf(ip, sizeof(ip), "%s", store_text(st, 1));
+		snprintf(assoc, sizeof(assoc), "%s", store_text(st, 2));
+		snprintf(eni, sizeof(eni), "%s", store_text(st, 3));
+		snprintf(pip, sizeof(pip), "%s", store_text(st, 4));
+		snprintf(inst, sizeof(inst), "%s", store_text(st, 5));
+		snprintf(subnet, sizeof(subnet), "%s", store_text(st, 6));
+		if ((nids || nips) && !strv_contains(ids, nids, id) && !strv_contains(ips, nips, ip))
 			continue;
 		if (fs.n) {
 			fbag_reset(&bag);

@@ -23,21 +23,6 @@
 /* The largest gp2/gp3 volume, GiB. */
 #define MAX_VOLUME_GIB 16384
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-
-	return s ? s : "";
-}
-
-static bool in_list(const char *const *l, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(l[i], s))
-			return true;
-	return false;
-}
-
 static int malformed_ami(struct api_req *r, const char *id)
 {
 	return api_err(r, 400, "InvalidAMIID.Malformed", "Invalid id: \"%.64s\" (expecting \"ami-...\")", id);
@@ -220,8 +205,8 @@ static int check_snapshot(struct api_req *r, const char *snap, int64_t *size_gib
 		return api_err(r, 400, "InvalidSnapshot.NotFound", "The snapshot '%s' does not exist.", snap);
 	if (rc != SQLITE_ROW)
 		return api_err_internal(r);
-	if (strcmp(col(st, 1), "completed"))
-		return api_err(r, 400, "IncorrectState", "Snapshot '%s' is not completed (%s).", snap, col(st, 1));
+	if (strcmp(store_text(st, 1), "completed"))
+		return api_err(r, 400, "IncorrectState", "Snapshot '%s' is not completed (%s).", snap, store_text(st, 1));
 	*size_gib = sqlite3_column_int64(st, 0);
 	return 0;
 }
@@ -241,7 +226,7 @@ static int check_register_options(struct api_req *r, const char **arch)
 	*arch = api_str(r, "Architecture");
 	if (!*arch)
 		*arch = "x86_64";
-	if (!in_list(arches, ARRAY_SIZE(arches), *arch))
+	if (!strv_contains(arches, ARRAY_SIZE(arches), *arch))
 		return api_err_value(r, "Architecture", *arch, "Valid values: i386 | x86_64 | arm64 | x86_64_mac | arm64_mac.");
 	if (strcmp(*arch, "x86_64"))
 		return api_err_value(r, "Architecture", *arch, "This host runs x86_64 AMIs only.");
@@ -306,7 +291,7 @@ int act_register_image(struct api_req *r)
 	if (rc == SQLITE_ROW) {
 		if (sqlite3_column_int(st, 1))
 			ret = api_err(r, 400, "InvalidAMIName.Duplicate", "AMI name %.128s is already in use by AMI %s",
-				      name, col(st, 0));
+				      name, store_text(st, 0));
 		else
 			ret = api_err(r, 400, "InvalidAMIName.Duplicate",
 				      "AMI name %.128s is reserved for the AMI of import task %.128s", name, name);
@@ -368,13 +353,13 @@ static void write_mappings(struct api_req *r, sqlite3_stmt *st, const char *name
 {
 	xml_open(&r->x, name);
 	xml_open(&r->x, "item");
-	xml_text(&r->x, "deviceName", col(st, C_ROOT));
+	xml_text(&r->x, "deviceName", store_text(st, C_ROOT));
 	xml_open(&r->x, "ebs");
 	xml_bool(&r->x, "deleteOnTermination", sqlite3_column_int(st, C_DOT));
-	if (col(st, C_SNAP)[0])
-		xml_text(&r->x, "snapshotId", col(st, C_SNAP));
+	if (store_text(st, C_SNAP)[0])
+		xml_text(&r->x, "snapshotId", store_text(st, C_SNAP));
 	xml_int(&r->x, "volumeSize", sqlite3_column_int64(st, C_SIZE));
-	xml_text(&r->x, "volumeType", col(st, C_TYPE));
+	xml_text(&r->x, "volumeType", store_text(st, C_TYPE));
 	xml_bool(&r->x, "encrypted", sqlite3_column_int(st, C_ENC));
 	xml_close(&r->x);
 	xml_close(&r->x);
@@ -384,68 +369,68 @@ static void write_mappings(struct api_req *r, sqlite3_stmt *st, const char *name
 static void image_fbag(struct fbag *b, sqlite3_stmt *st, const char *owner, const char *location,
 		       const char *created)
 {
-	fbag_add(b, "architecture", col(st, C_ARCH));
+	fbag_add(b, "architecture", store_text(st, C_ARCH));
 	fbag_add_bool(b, "block-device-mapping.delete-on-termination", sqlite3_column_int(st, C_DOT));
-	fbag_add(b, "block-device-mapping.device-name", col(st, C_ROOT));
-	if (col(st, C_SNAP)[0])
-		fbag_add(b, "block-device-mapping.snapshot-id", col(st, C_SNAP));
+	fbag_add(b, "block-device-mapping.device-name", store_text(st, C_ROOT));
+	if (store_text(st, C_SNAP)[0])
+		fbag_add(b, "block-device-mapping.snapshot-id", store_text(st, C_SNAP));
 	fbag_add_int(b, "block-device-mapping.volume-size", sqlite3_column_int64(st, C_SIZE));
-	fbag_add(b, "block-device-mapping.volume-type", col(st, C_TYPE));
+	fbag_add(b, "block-device-mapping.volume-type", store_text(st, C_TYPE));
 	fbag_add_bool(b, "block-device-mapping.encrypted", sqlite3_column_int(st, C_ENC));
 	fbag_add(b, "creation-date", created);
-	fbag_add(b, "description", col(st, C_DESC));
+	fbag_add(b, "description", store_text(st, C_DESC));
 	fbag_add_bool(b, "ena-support", sqlite3_column_int(st, C_ENA));
 	fbag_add_bool(b, "free-tier-eligible", false);
 	fbag_add(b, "hypervisor", "xen");
-	fbag_add(b, "image-id", col(st, C_ID));
+	fbag_add(b, "image-id", store_text(st, C_ID));
 	fbag_add(b, "image-type", "machine");
 	fbag_add_bool(b, "is-public", false);
 	fbag_add(b, "manifest-location", location);
-	fbag_add(b, "name", col(st, C_NAME));
+	fbag_add(b, "name", store_text(st, C_NAME));
 	fbag_add(b, "owner-id", owner);
-	fbag_add(b, "root-device-name", col(st, C_ROOT));
+	fbag_add(b, "root-device-name", store_text(st, C_ROOT));
 	fbag_add(b, "root-device-type", "ebs");
-	fbag_add(b, "state", col(st, C_STATE));
-	if (col(st, C_REASON)[0]) {
+	fbag_add(b, "state", store_text(st, C_STATE));
+	if (store_text(st, C_REASON)[0]) {
 		fbag_add(b, "state-reason-code", "Client.ImageFailed");
-		fbag_add(b, "state-reason-message", col(st, C_REASON));
+		fbag_add(b, "state-reason-message", store_text(st, C_REASON));
 	}
 	fbag_add(b, "virtualization-type", "hvm");
 }
 
 static int write_image(struct api_req *r, sqlite3_stmt *st, const char *location, const char *created)
 {
-	xml_text(&r->x, "imageId", col(st, C_ID));
+	xml_text(&r->x, "imageId", store_text(st, C_ID));
 	xml_text(&r->x, "imageLocation", location);
-	xml_text(&r->x, "imageState", col(st, C_STATE));
+	xml_text(&r->x, "imageState", store_text(st, C_STATE));
 	xml_text(&r->x, "imageOwnerId", r->account_id);
 	xml_text(&r->x, "creationDate", created);
 	xml_bool(&r->x, "isPublic", false);
-	xml_text(&r->x, "architecture", col(st, C_ARCH));
+	xml_text(&r->x, "architecture", store_text(st, C_ARCH));
 	xml_text(&r->x, "imageType", "machine");
 	xml_text(&r->x, "platformDetails", "Linux/UNIX");
 	xml_text(&r->x, "usageOperation", "RunInstances");
-	xml_text(&r->x, "name", col(st, C_NAME));
-	if (col(st, C_DESC)[0])
-		xml_text(&r->x, "description", col(st, C_DESC));
-	if (col(st, C_REASON)[0]) {
+	xml_text(&r->x, "name", store_text(st, C_NAME));
+	if (store_text(st, C_DESC)[0])
+		xml_text(&r->x, "description", store_text(st, C_DESC));
+	if (store_text(st, C_REASON)[0]) {
 		xml_open(&r->x, "stateReason");
 		xml_text(&r->x, "code", "Client.ImageFailed");
-		xml_text(&r->x, "message", col(st, C_REASON));
+		xml_text(&r->x, "message", store_text(st, C_REASON));
 		xml_close(&r->x);
 	}
 	xml_text(&r->x, "rootDeviceType", "ebs");
-	xml_text(&r->x, "rootDeviceName", col(st, C_ROOT));
+	xml_text(&r->x, "rootDeviceName", store_text(st, C_ROOT));
 	write_mappings(r, st, "blockDeviceMapping");
 	xml_text(&r->x, "virtualizationType", "hvm");
-	if (tags_write(r->h->store, &r->x, r->account_id, col(st, C_ID)) < 0)
+	if (tags_write(r->h->store, &r->x, r->account_id, store_text(st, C_ID)) < 0)
 		return -EIO;
 	xml_text(&r->x, "hypervisor", "xen");
 	xml_bool(&r->x, "enaSupport", sqlite3_column_int(st, C_ENA));
-	if (col(st, C_BOOT)[0])
-		xml_text(&r->x, "bootMode", col(st, C_BOOT));
-	if (col(st, C_IMDS)[0])
-		xml_text(&r->x, "imdsSupport", col(st, C_IMDS));
+	if (store_text(st, C_BOOT)[0])
+		xml_text(&r->x, "bootMode", store_text(st, C_BOOT));
+	if (store_text(st, C_IMDS)[0])
+		xml_text(&r->x, "imdsSupport", store_text(st, C_IMDS));
 	xml_bool(&r->x, "freeTierEligible", false);
 	return 0;
 }
@@ -487,7 +472,7 @@ static int own_images_selected(struct api_req *r, bool *own)
 	for (size_t i = 0; i < no; i++) {
 		if (!strcmp(owners[i], "self") || !strcmp(owners[i], r->account_id))
 			owner_ok = true;
-		else if (!is_account_id(owners[i]) && !in_list(aliases, ARRAY_SIZE(aliases), owners[i])) {
+		else if (!is_account_id(owners[i]) && !strv_contains(aliases, ARRAY_SIZE(aliases), owners[i])) {
 			ret = api_err(r, 400, "InvalidUserID.Malformed", "Invalid user id: \"%.64s\"", owners[i]);
 			goto out;
 		}
@@ -556,12 +541,12 @@ int act_describe_images(struct api_req *r)
 	if (from)
 		sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = col(st, C_ID);
+		const char *id = store_text(st, C_ID);
 		char location[160], created[25];
 
-		if (nids && !in_list(ids, nids, id))
+		if (nids && !strv_contains(ids, nids, id))
 			continue;
-		snprintf(location, sizeof(location), "%s/%s", r->account_id, col(st, C_NAME));
+		snprintf(location, sizeof(location), "%s/%s", r->account_id, store_text(st, C_NAME));
 		iso8601_ms(sqlite3_column_int64(st, C_CREATED), created);
 		if (fs.n) {
 			fbag_reset(&bag);
@@ -626,7 +611,7 @@ static const char *drop_snapshot(struct api_req *r, const char *snap, char *file
 		return "client-error";
 	if (sqlite3_column_int(st, 0) > 0)
 		return "skipped";
-	snprintf(file, filelen, "%s", col(st, 1));
+	snprintf(file, filelen, "%s", store_text(st, 1));
 	/* Deregistered AMIs keep no reference that would block the delete. */
 	st = store_stmt(s, "UPDATE images SET root_snapshot_id = NULL WHERE root_snapshot_id = ?");
 	if (!st)
@@ -663,7 +648,7 @@ int act_deregister_image(struct api_req *r)
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW)
 		goto internal;
-	snprintf(snap, sizeof(snap), "%s", col(st, 0));
+	snprintf(snap, sizeof(snap), "%s", store_text(st, 0));
 	st = store_stmt(s, "UPDATE images SET state = 'deregistered', deregistered_ms = ? WHERE id = ? AND "
 			   "account_id = ?");
 	if (!st)
@@ -728,18 +713,18 @@ int act_describe_image_attribute(struct api_req *r)
 		return api_err_internal(r);
 	xml_text(&r->x, "imageId", id);
 	if (!strcmp(attr, "description"))
-		attr_value(r, "description", col(st, C_DESC));
+		attr_value(r, "description", store_text(st, C_DESC));
 	else if (!strcmp(attr, "bootMode"))
-		attr_value(r, "bootMode", col(st, C_BOOT));
+		attr_value(r, "bootMode", store_text(st, C_BOOT));
 	else if (!strcmp(attr, "imdsSupport"))
-		attr_value(r, "imdsSupport", col(st, C_IMDS));
+		attr_value(r, "imdsSupport", store_text(st, C_IMDS));
 	else if (!strcmp(attr, "deregistrationProtection"))
 		attr_value(r, "deregistrationProtection", "disabled");
 	else if (!strcmp(attr, "blockDeviceMapping"))
 		write_mappings(r, st, "blockDeviceMapping");
-	else if (in_list(empty_values, ARRAY_SIZE(empty_values), attr))
+	else if (strv_contains(empty_values, ARRAY_SIZE(empty_values), attr))
 		attr_value(r, attr, NULL);
-	else if (in_list(empty_lists, ARRAY_SIZE(empty_lists), attr)) {
+	else if (strv_contains(empty_lists, ARRAY_SIZE(empty_lists), attr)) {
 		xml_open(&r->x, attr);
 		xml_close(&r->x);
 	} else

@@ -22,13 +22,6 @@
 /* EC2 lists finished tasks for 7 days. */
 #define TASK_VISIBLE_MS (7LL * 24 * 3600 * 1000)
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-
-	return s ? s : "";
-}
-
 static void upper(const char *s, char *out, size_t len)
 {
 	size_t i = 0;
@@ -43,7 +36,7 @@ static void upper(const char *s, char *out, size_t len)
  * image_id, snapshot_id, size_bytes, the AMI's boot_mode. */
 static int write_task(struct api_req *r, sqlite3_stmt *st, bool describe)
 {
-	const char *id = col(st, 0), *desc = col(st, 1), *status = col(st, 4), *msg = col(st, 5);
+	const char *id = store_text(st, 0), *desc = store_text(st, 1), *status = store_text(st, 4), *msg = store_text(st, 5);
 	bool done = !strcmp(status, "completed");
 	bool running = !strcmp(status, "active") || !strcmp(status, "deleting");
 	char fmt[16], url[PATH_MAX * 3 + 16];
@@ -63,26 +56,26 @@ static int write_task(struct api_req *r, sqlite3_stmt *st, bool describe)
 	xml_bool(&r->x, "encrypted", false);
 	if (done) {
 		xml_text(&r->x, "architecture", "x86_64");
-		xml_text(&r->x, "imageId", col(st, 7));
+		xml_text(&r->x, "imageId", store_text(st, 7));
 		xml_text(&r->x, "licenseType", "BYOL");
 		xml_text(&r->x, "platform", "Linux");
 		xml_text(&r->x, "usageOperation", "RunInstances");
 	}
-	if (describe && col(st, 10)[0])
-		xml_text(&r->x, "bootMode", col(st, 10));
+	if (describe && store_text(st, 10)[0])
+		xml_text(&r->x, "bootMode", store_text(st, 10));
 	xml_open(&r->x, "snapshotDetailSet");
 	xml_open(&r->x, "item");
 	if (done) {
 		xml_text(&r->x, "deviceName", IMAGES_IMPORT_ROOT_DEVICE);
-		xml_text(&r->x, "snapshotId", col(st, 8));
+		xml_text(&r->x, "snapshotId", store_text(st, 8));
 	}
 	xml_double(&r->x, "diskImageSize", (double)sqlite3_column_int64(st, 9));
-	if (col(st, 3)[0]) {
-		upper(col(st, 3), fmt, sizeof(fmt));
+	if (store_text(st, 3)[0]) {
+		upper(store_text(st, 3), fmt, sizeof(fmt));
 		xml_text(&r->x, "format", fmt);
 	}
 	xml_text(&r->x, "status", done ? "completed" : running ? "active" : "deleted");
-	if (file_url_from_path(col(st, 2), url, sizeof(url)) == 0)
+	if (file_url_from_path(store_text(st, 2), url, sizeof(url)) == 0)
 		xml_text(&r->x, "url", url);
 	xml_close(&r->x);
 	xml_close(&r->x);
@@ -219,10 +212,10 @@ static int replay(struct api_req *r, const char *id, const char *path, const cha
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
 		return 0;
-	if (rc != SQLITE_ROW || strcmp(col(st, 11), r->account_id))
+	if (rc != SQLITE_ROW || strcmp(store_text(st, 11), r->account_id))
 		return api_err_internal(r);
 	/* The format is detected later, so only a given one is compared. */
-	if (strcmp(col(st, 2), path) || strcmp(col(st, 1), desc) || (fmt[0] && strcmp(col(st, 3), fmt)))
+	if (strcmp(store_text(st, 2), path) || strcmp(store_text(st, 1), desc) || (fmt[0] && strcmp(store_text(st, 3), fmt)))
 		return api_err(r, 400, "IdempotentParameterMismatch",
 			       "The client token you have provided is associated with a task that has different "
 			       "parameters (%s).", id);
@@ -341,14 +334,6 @@ out:
 	return ret > 0 ? 0 : ret;
 }
 
-static bool in_list(const char *const *l, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(l[i], s))
-			return true;
-	return false;
-}
-
 static const char *const task_filters[] = { "task-state", NULL };
 
 int act_describe_import_image_tasks(struct api_req *r)
@@ -412,13 +397,13 @@ int act_describe_import_image_tasks(struct api_req *r)
 	sqlite3_bind_int64(st, 3, now_ms() - TASK_VISIBLE_MS);
 	xml_open(&r->x, "importImageTaskSet");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = col(st, 0);
+		const char *id = store_text(st, 0);
 
-		if (nids && !in_list(ids, nids, id))
+		if (nids && !strv_contains(ids, nids, id))
 			continue;
 		if (fs.n) {
 			fbag_reset(&bag);
-			fbag_add(&bag, "task-state", col(st, 4));
+			fbag_add(&bag, "task-state", store_text(st, 4));
 			if (!filter_set_match(&fs, &bag))
 				continue;
 		}

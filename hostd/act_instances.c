@@ -419,14 +419,6 @@ static int inst_fbag(struct api_req *r, const struct inst *in, struct fbag *b)
 	return tags_fbag(r->h->store, b, r->account_id, in->id);
 }
 
-static bool in_list(const char **l, size_t n, const char *v)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(l[i], v))
-			return true;
-	return false;
-}
-
 /* Every id must be well formed and the account's; the first that is not
  * decides the error, as on EC2. */
 static int check_ids(struct api_req *r, const char **ids, size_t n)
@@ -492,7 +484,7 @@ int act_describe_instances(struct api_req *r)
 		struct inst in;
 
 		inst_from_row(st, &in);
-		if (nids && !in_list(ids, nids, in.id))
+		if (nids && !strv_contains(ids, nids, in.id))
 			continue;
 		if (fs.n) {
 			fbag_reset(&bag);

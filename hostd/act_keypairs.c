@@ -152,14 +152,6 @@ static const char *const kp_filters[] = {
 	"key-pair-id", "key-name", "fingerprint", "key-type", NULL,
 };
 
-static bool in_list(const char *const *l, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(l[i], s))
-			return true;
-	return false;
-}
-
 int act_describe_key_pairs(struct api_req *r)
 {
 	struct store *s = r->h->store;
@@ -225,7 +217,7 @@ int act_describe_key_pairs(struct api_req *r)
 		const char *type = (const char *)sqlite3_column_text(st, 2);
 		const char *fp = (const char *)sqlite3_column_text(st, 3);
 
-		if ((nnames || nids) && !in_list(names, nnames, name) && !in_list(ids, nids, id))
+		if ((nnames || nids) && !strv_contains(names, nnames, name) && !strv_contains(ids, nids, id))
 			continue;
 		if (fs.n) {
 			fbag_reset(&bag);

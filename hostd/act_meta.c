@@ -13,14 +13,6 @@
 #include "hostd/instance_types.h"
 #include "lib/util.h"
 
-static bool in_list(const char *const *l, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(l[i], s))
-			return true;
-	return false;
-}
-
 /* EC2 zone ids abbreviate the region: us-east-1 -> use1, ap-southeast-2 -> apse2. */
 void zone_id(const char *region, const char *az, char *out, size_t len)
 {
@@ -189,7 +181,7 @@ int act_describe_account_attributes(struct api_req *r)
 	}
 	xml_open(&r->x, "accountAttributeSet");
 	for (size_t a = 0; a < ARRAY_SIZE(attrs); a++) {
-		if (n && !in_list(want, n, attrs[a].name))
+		if (n && !strv_contains(want, n, attrs[a].name))
 			continue;
 		xml_open(&r->x, "item");
 		xml_text(&r->x, "attributeName", attrs[a].name);
@@ -240,7 +232,7 @@ int act_describe_instance_types(struct api_req *r)
 	for (size_t i = (size_t)start; i < itype_count(); i++) {
 		const struct instance_type *t = itype_at(i);
 
-		if (n && !in_list(want, n, itype_name(t)))
+		if (n && !strv_contains(want, n, itype_name(t)))
 			continue;
 		if (fs.n) {
 			fbag_reset(&bag);

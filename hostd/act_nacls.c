@@ -25,13 +25,6 @@
 #define RULE_MAX 32766
 #define RULE_IMPLICIT 32767
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-
-	return s ? s : "";
-}
-
 struct acl {
 	char id[ID_MAX];
 	char vpc[ID_MAX];
@@ -56,8 +49,8 @@ static int find_acl(struct api_req *r, const char *param, struct acl *a)
 	sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		snprintf(a->id, sizeof(a->id), "%s", col(st, 0));
-		snprintf(a->vpc, sizeof(a->vpc), "%s", col(st, 1));
+		snprintf(a->id, sizeof(a->id), "%s", store_text(st, 0));
+		snprintf(a->vpc, sizeof(a->vpc), "%s", store_text(st, 1));
 		a->is_default = sqlite3_column_int(st, 2);
 		return 0;
 	}
@@ -360,13 +353,13 @@ static int acl_body(struct api_req *r, const char *id, struct fbag *bag, bool wr
 		if (number == RULE_IMPLICIT)
 			continue; /* written below, once */
 		if (write)
-			write_entry(r, egress, number, col(st, 2), col(st, 3), col(st, 4), st);
+			write_entry(r, egress, number, store_text(st, 2), store_text(st, 3), store_text(st, 4), st);
 		if (bag) {
 			fbag_add_int(bag, "entry.rule-number", number);
 			fbag_add_bool(bag, "entry.egress", egress);
-			fbag_own_pair(bag, xstrdup("entry.protocol"), xstrdup(col(st, 2)));
-			fbag_own_pair(bag, xstrdup("entry.rule-action"), xstrdup(col(st, 3)));
-			fbag_own_pair(bag, xstrdup("entry.cidr"), xstrdup(col(st, 4)));
+			fbag_own_pair(bag, xstrdup("entry.protocol"), xstrdup(store_text(st, 2)));
+			fbag_own_pair(bag, xstrdup("entry.rule-action"), xstrdup(store_text(st, 3)));
+			fbag_own_pair(bag, xstrdup("entry.cidr"), xstrdup(store_text(st, 4)));
 			if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
 				fbag_add_int(bag, "entry.port-range.from", sqlite3_column_int(st, 5));
 				fbag_add_int(bag, "entry.port-range.to", sqlite3_column_int(st, 6));
@@ -401,14 +394,14 @@ static int acl_body(struct api_req *r, const char *id, struct fbag *bag, bool wr
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (write) {
 			xml_open(&r->x, "item");
-			xml_text(&r->x, "networkAclAssociationId", col(st, 0));
+			xml_text(&r->x, "networkAclAssociationId", store_text(st, 0));
 			xml_text(&r->x, "networkAclId", id);
-			xml_text(&r->x, "subnetId", col(st, 1));
+			xml_text(&r->x, "subnetId", store_text(st, 1));
 			xml_close(&r->x);
 		}
 		if (bag) {
-			fbag_own_pair(bag, xstrdup("association.association-id"), xstrdup(col(st, 0)));
-			fbag_own_pair(bag, xstrdup("association.subnet-id"), xstrdup(col(st, 1)));
+			fbag_own_pair(bag, xstrdup("association.association-id"), xstrdup(store_text(st, 0)));
+			fbag_own_pair(bag, xstrdup("association.subnet-id"), xstrdup(store_text(st, 1)));
 			fbag_own_pair(bag, xstrdup("association.network-acl-id"), xstrdup(id));
 		}
 	}
@@ -557,8 +550,8 @@ int act_replace_network_acl_association(struct api_req *r)
 	}
 	if (rc != SQLITE_ROW)
 		goto internal;
-	snprintf(subnet, sizeof(subnet), "%s", col(st, 0));
-	snprintf(old_vpc, sizeof(old_vpc), "%s", col(st, 1));
+	snprintf(subnet, sizeof(subnet), "%s", store_text(st, 0));
+	snprintf(old_vpc, sizeof(old_vpc), "%s", store_text(st, 1));
 	if (strcmp(old_vpc, a.vpc)) {
 		store_rollback(s);
 		return api_err(r, 400, "InvalidParameterValue",
@@ -584,14 +577,6 @@ internal:
 }
 
 /* ---- DescribeNetworkAcls ----------------------------------------------- */
-
-static bool in_list(const char **l, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(l[i], s))
-			return true;
-	return false;
-}
 
 int act_describe_network_acls(struct api_req *r)
 {
@@ -646,9 +631,9 @@ int act_describe_network_acls(struct api_req *r)
 		char id[ID_MAX], vpc[ID_MAX];
 		bool is_default = sqlite3_column_int(st, 2);
 
-		snprintf(id, sizeof(id), "%s", col(st, 0));
-		snprintf(vpc, sizeof(vpc), "%s", col(st, 1));
-		if (nids && !in_list(ids, nids, id))
+		snprintf(id, sizeof(id), "%s", store_text(st, 0));
+		snprintf(vpc, sizeof(vpc), "%s", store_text(st, 1));
+		if (nids && !strv_contains(ids, nids, id))
 			continue;
 		if (fs.n) {
 			fbag_reset(&bag);

@@ -64,13 +64,6 @@ static bool perm_same(const struct perm *a, const struct perm *b)
 	       !strcmp(a->cidr, b->cidr) && !strcmp(a->ref, b->ref);
 }
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-
-	return s ? s : "";
-}
-
 /* ---- groups ------------------------------------------------------------ */
 
 struct sg {
@@ -130,9 +123,9 @@ static int find_group(struct api_req *r, const char *id, const char *name, const
 	sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		snprintf(g->id, sizeof(g->id), "%s", col(st, 0));
-		snprintf(g->vpc, sizeof(g->vpc), "%s", col(st, 1));
-		snprintf(g->name, sizeof(g->name), "%s", col(st, 2));
+		snprintf(g->id, sizeof(g->id), "%s", store_text(st, 0));
+		snprintf(g->vpc, sizeof(g->vpc), "%s", store_text(st, 1));
+		snprintf(g->name, sizeof(g->name), "%s", store_text(st, 2));
 		return 0;
 	}
 	if (rc != SQLITE_DONE)
@@ -412,14 +405,14 @@ static int load_rules(struct store *s, const char *group, struct perms *out)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct perm *p = perm_add(out);
 
-		snprintf(p->id, sizeof(p->id), "%s", col(st, 0));
+		snprintf(p->id, sizeof(p->id), "%s", store_text(st, 0));
 		p->egress = sqlite3_column_int(st, 1);
-		snprintf(p->proto, sizeof(p->proto), "%s", col(st, 2));
+		snprintf(p->proto, sizeof(p->proto), "%s", store_text(st, 2));
 		p->from = sqlite3_column_type(st, 3) == SQLITE_NULL ? PORT_NONE : sqlite3_column_int(st, 3);
 		p->to = sqlite3_column_type(st, 4) == SQLITE_NULL ? PORT_NONE : sqlite3_column_int(st, 4);
-		snprintf(p->cidr, sizeof(p->cidr), "%s", col(st, 5));
-		snprintf(p->ref, sizeof(p->ref), "%s", col(st, 6));
-		snprintf(p->desc, sizeof(p->desc), "%s", col(st, 7));
+		snprintf(p->cidr, sizeof(p->cidr), "%s", store_text(st, 5));
+		snprintf(p->ref, sizeof(p->ref), "%s", store_text(st, 6));
+		snprintf(p->desc, sizeof(p->desc), "%s", store_text(st, 7));
 	}
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
@@ -1030,14 +1023,6 @@ static const char *const sg_filters[] = {
 	"egress.ip-permission.to-port", "egress.ip-permission.user-id", NULL,
 };
 
-static bool in_list(const char **l, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(l[i], s))
-			return true;
-	return false;
-}
-
 /* One <item> per (protocol, ports) of one direction, with its sources. */
 static void write_permissions(struct api_req *r, const char *elem, const struct perms *ps, bool egress)
 {
@@ -1153,9 +1138,9 @@ int act_describe_security_groups(struct api_req *r)
 	if (from)
 		sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = col(st, 0), *vpc = col(st, 1), *name = col(st, 2), *desc = col(st, 3);
+		const char *id = store_text(st, 0), *vpc = store_text(st, 1), *name = store_text(st, 2), *desc = store_text(st, 3);
 
-		if ((nids || nnames) && !in_list(ids, nids, id) && !(!strcmp(vpc, dvpc) && in_list(names, nnames, name)))
+		if ((nids || nnames) && !strv_contains(ids, nids, id) && !(!strcmp(vpc, dvpc) && strv_contains(names, nnames, name)))
 			continue;
 		rules.n = 0;
 		if (load_rules(s, id, &rules) < 0) {
@@ -1275,16 +1260,16 @@ int act_describe_security_group_rules(struct api_req *r)
 		struct perm p = { 0 };
 		char group[ID_MAX];
 
-		snprintf(p.id, sizeof(p.id), "%s", col(st, 0));
+		snprintf(p.id, sizeof(p.id), "%s", store_text(st, 0));
 		p.egress = sqlite3_column_int(st, 1);
-		snprintf(p.proto, sizeof(p.proto), "%s", col(st, 2));
+		snprintf(p.proto, sizeof(p.proto), "%s", store_text(st, 2));
 		p.from = sqlite3_column_type(st, 3) == SQLITE_NULL ? PORT_NONE : sqlite3_column_int(st, 3);
 		p.to = sqlite3_column_type(st, 4) == SQLITE_NULL ? PORT_NONE : sqlite3_column_int(st, 4);
-		snprintf(p.cidr, sizeof(p.cidr), "%s", col(st, 5));
-		snprintf(p.ref, sizeof(p.ref), "%s", col(st, 6));
-		snprintf(p.desc, sizeof(p.desc), "%s", col(st, 7));
-		snprintf(group, sizeof(group), "%s", col(st, 8));
-		if (nids && !in_list(ids, nids, p.id))
+		snprintf(p.cidr, sizeof(p.cidr), "%s", store_text(st, 5));
+		snprintf(p.ref, sizeof(p.ref), "%s", store_text(st, 6));
+		snprintf(p.desc, sizeof(p.desc), "%s", store_text(st, 7));
+		snprintf(group, sizeof(group), "%s", store_text(st, 8));
+		if (nids && !strv_contains(ids, nids, p.id))
 			continue;
 		if (fs.n) {
 			fbag_reset(&bag);

@@ -17,13 +17,6 @@
 
 #define GIB 1073741824LL
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-	const char *t = (const char *)sqlite3_column_text(st, i);
-
-	return t ? t : "";
-}
-
 static int snap_malformed(struct api_req *r, const char *id)
 {
 	return api_err(r, 400, "InvalidSnapshotID.Malformed", "Invalid id: \"%.64s\" (expecting \"snap-...\")", id);
@@ -44,17 +37,17 @@ static int write_snapshot(struct api_req *r, sqlite3_stmt *st)
 	char progress[8];
 
 	snprintf(progress, sizeof(progress), "%d%%", sqlite3_column_int(st, S_PROGRESS));
-	xml_text(&r->x, "snapshotId", col(st, S_ID));
-	xml_text(&r->x, "volumeId", col(st, S_VOL));
-	xml_text(&r->x, "status", col(st, S_STATE));
+	xml_text(&r->x, "snapshotId", store_text(st, S_ID));
+	xml_text(&r->x, "volumeId", store_text(st, S_VOL));
+	xml_text(&r->x, "status", store_text(st, S_STATE));
 	xml_time(&r->x, "startTime", sqlite3_column_int64(st, S_CREATED));
 	xml_text(&r->x, "progress", progress);
-	xml_text(&r->x, "ownerId", col(st, S_ACCOUNT));
-	xml_text(&r->x, "description", col(st, S_DESC));
+	xml_text(&r->x, "ownerId", store_text(st, S_ACCOUNT));
+	xml_text(&r->x, "description", store_text(st, S_DESC));
 	xml_int(&r->x, "volumeSize", sqlite3_column_int64(st, S_SIZE));
 	xml_bool(&r->x, "encrypted", sqlite3_column_int(st, S_ENC) != 0);
 	xml_text(&r->x, "storageTier", "standard");
-	return tags_write(r->h->store, &r->x, r->account_id, col(st, S_ID));
+	return tags_write(r->h->store, &r->x, r->account_id, store_text(st, S_ID));
 }
 
 static int check_description(struct api_req *r, const char *d)
@@ -135,13 +128,13 @@ int act_create_snapshot(struct api_req *r)
 	}
 	if (rc != SQLITE_ROW)
 		goto internal;
-	if (strcmp(col(st, 1), "available") && strcmp(col(st, 1), "in-use")) {
+	if (strcmp(store_text(st, 1), "available") && strcmp(store_text(st, 1), "in-use")) {
 		ret = api_err(r, 400, "IncorrectState", "The volume '%s' is not available for snapshots (%s).", vol,
-			      col(st, 1));
+			      store_text(st, 1));
 		goto out;
 	}
 	gib = sqlite3_column_int64(st, 0);
-	snprintf(top, sizeof(top), "%s", col(st, 2));
+	snprintf(top, sizeof(top), "%s", store_text(st, 2));
 	if (id_new("snap", id) < 0 || storage_new_layer("layer", file, sizeof(file)) < 0 || store_begin(s) < 0)
 		goto internal;
 	if (insert_snapshot(r, id, vol, gib, top, "pending", desc, NULL, &tags) < 0)
@@ -194,7 +187,7 @@ int act_delete_snapshot(struct api_req *r)
 	}
 	if (rc != SQLITE_ROW)
 		goto internal;
-	if (!strcmp(col(st, 0), "pending")) {
+	if (!strcmp(store_text(st, 0), "pending")) {
 		ret = api_err(r, 400, "IncorrectState", "The snapshot '%s' is still pending.", id);
 		goto out;
 	}
@@ -205,7 +198,7 @@ int act_delete_snapshot(struct api_req *r)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		ret = api_err(r, 400, "InvalidSnapshot.InUse", "The snapshot %s is currently in use by %s", id,
-			      col(st, 0));
+			      store_text(st, 0));
 		goto out;
 	}
 	if (rc != SQLITE_DONE || storage_track(h) < 0 || store_begin(s) < 0)
@@ -269,13 +262,13 @@ int act_copy_snapshot(struct api_req *r)
 	}
 	if (rc != SQLITE_ROW)
 		goto internal;
-	if (strcmp(col(st, 2), "completed")) {
-		ret = api_err(r, 400, "IncorrectState", "Snapshot '%s' is not completed (%s).", src, col(st, 2));
+	if (strcmp(store_text(st, 2), "completed")) {
+		ret = api_err(r, 400, "IncorrectState", "Snapshot '%s' is not completed (%s).", src, store_text(st, 2));
 		goto out;
 	}
-	snprintf(vol, sizeof(vol), "%s", col(st, 0));
+	snprintf(vol, sizeof(vol), "%s", store_text(st, 0));
 	gib = sqlite3_column_int64(st, 1);
-	snprintf(file, sizeof(file), "%s", col(st, 3));
+	snprintf(file, sizeof(file), "%s", store_text(st, 3));
 	snprintf(defdesc, sizeof(defdesc), "[Copied %s from %s]", src, region);
 	if (id_new("snap", id) < 0 || store_begin(s) < 0)
 		goto internal;
@@ -301,14 +294,6 @@ static const char *const snap_filters[] = {
 	"description", "encrypted", "owner-alias", "owner-id", "progress", "snapshot-id", "start-time", "status",
 	"storage-tier", "volume-id", "volume-size", NULL,
 };
-
-static bool in_list(const char *const *l, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(l[i], s))
-			return true;
-	return false;
-}
 
 int act_describe_snapshots(struct api_req *r)
 {
@@ -364,9 +349,9 @@ int act_describe_snapshots(struct api_req *r)
 	if (from)
 		sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = col(st, S_ID);
+		const char *id = store_text(st, S_ID);
 
-		if (nids && !in_list(ids, nids, id))
+		if (nids && !strv_contains(ids, nids, id))
 			continue;
 		if (fs.n) {
 			char start[25], progress[8];
@@ -375,14 +360,14 @@ int act_describe_snapshots(struct api_req *r)
 			iso8601_ms(sqlite3_column_int64(st, S_CREATED), start);
 			snprintf(progress, sizeof(progress), "%d%%", sqlite3_column_int(st, S_PROGRESS));
 			fbag_add(&bag, "snapshot-id", id);
-			fbag_add(&bag, "description", col(st, S_DESC));
+			fbag_add(&bag, "description", store_text(st, S_DESC));
 			fbag_add_bool(&bag, "encrypted", sqlite3_column_int(st, S_ENC) != 0);
-			fbag_add(&bag, "owner-id", col(st, S_ACCOUNT));
+			fbag_add(&bag, "owner-id", store_text(st, S_ACCOUNT));
 			fbag_add(&bag, "progress", progress);
 			fbag_add(&bag, "start-time", start);
-			fbag_add(&bag, "status", col(st, S_STATE));
+			fbag_add(&bag, "status", store_text(st, S_STATE));
 			fbag_add(&bag, "storage-tier", "standard");
-			fbag_add(&bag, "volume-id", col(st, S_VOL));
+			fbag_add(&bag, "volume-id", store_text(st, S_VOL));
 			fbag_add_int(&bag, "volume-size", sqlite3_column_int64(st, S_SIZE));
 			if (tags_fbag(s, &bag, r->account_id, id) < 0) {
 				ret = api_err_internal(r);

@@ -22,13 +22,6 @@
 
 #define GIB 1073741824LL
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-	const char *t = (const char *)sqlite3_column_text(st, i);
-
-	return t ? t : "";
-}
-
 int act_vol_malformed(struct api_req *r, const char *id)
 {
 	return api_err(r, 400, "InvalidVolumeID.Malformed", "Invalid id: \"%.64s\" (expecting \"vol-...\")", id);
@@ -51,7 +44,7 @@ enum { V_ID, V_SIZE, V_TYPE, V_IOPS, V_TP, V_SNAP, V_AZ, V_STATE, V_CREATED, V_E
  * that is attached as in-use. */
 static const char *vol_state(sqlite3_stmt *st)
 {
-	const char *s = col(st, V_STATE);
+	const char *s = store_text(st, V_STATE);
 
 	if (!strcmp(s, "creating") || !strcmp(s, "available") || !strcmp(s, "error"))
 		return sqlite3_column_bytes(st, V_INST) && strcmp(s, "error") ? "in-use" : s;
@@ -61,7 +54,7 @@ static const char *vol_state(sqlite3_stmt *st)
 static void effective(sqlite3_stmt *st, struct voltype *vt)
 {
 	struct voltype_iotune io;
-	const char *type = col(st, V_TYPE);
+	const char *type = store_text(st, V_TYPE);
 
 	memset(vt, 0, sizeof(*vt));
 	snprintf(vt->type, sizeof(vt->type), "%s", type);
@@ -78,22 +71,22 @@ static void effective(sqlite3_stmt *st, struct voltype *vt)
 static int write_volume(struct api_req *r, sqlite3_stmt *st)
 {
 	struct voltype vt;
-	const char *id = col(st, V_ID);
+	const char *id = store_text(st, V_ID);
 
 	effective(st, &vt);
 	xml_text(&r->x, "volumeId", id);
 	xml_int(&r->x, "size", sqlite3_column_int64(st, V_SIZE));
-	xml_text(&r->x, "snapshotId", col(st, V_SNAP));
-	xml_text(&r->x, "availabilityZone", col(st, V_AZ));
+	xml_text(&r->x, "snapshotId", store_text(st, V_SNAP));
+	xml_text(&r->x, "availabilityZone", store_text(st, V_AZ));
 	xml_text(&r->x, "status", vol_state(st));
 	xml_time(&r->x, "createTime", sqlite3_column_int64(st, V_CREATED));
 	xml_open(&r->x, "attachmentSet");
 	if (sqlite3_column_bytes(st, V_INST)) {
 		xml_open(&r->x, "item");
 		xml_text(&r->x, "volumeId", id);
-		xml_text(&r->x, "instanceId", col(st, V_INST));
-		xml_text(&r->x, "device", col(st, V_DEV));
-		xml_text(&r->x, "status", col(st, V_ATT));
+		xml_text(&r->x, "instanceId", store_text(st, V_INST));
+		xml_text(&r->x, "device", store_text(st, V_DEV));
+		xml_text(&r->x, "status", store_text(st, V_ATT));
 		xml_time(&r->x, "attachTime", sqlite3_column_int64(st, V_ATTMS));
 		xml_bool(&r->x, "deleteOnTermination", sqlite3_column_int(st, V_DOT) != 0);
 		xml_close(&r->x);
@@ -178,11 +171,11 @@ int act_create_volume(struct api_req *r)
 			goto out;
 		}
 		sgib = sqlite3_column_int64(st, 0);
-		if (strcmp(col(st, 1), "completed")) {
-			ret = api_err(r, 400, "IncorrectState", "Snapshot '%s' is not completed (%s).", snap, col(st, 1));
+		if (strcmp(store_text(st, 1), "completed")) {
+			ret = api_err(r, 400, "IncorrectState", "Snapshot '%s' is not completed (%s).", snap, store_text(st, 1));
 			goto out;
 		}
-		snprintf(snapfile, sizeof(snapfile), "%s", col(st, 2));
+		snprintf(snapfile, sizeof(snapfile), "%s", store_text(st, 2));
 		if (!has_size)
 			q.size_gib = sgib;
 		else if (q.size_gib < sgib) {
@@ -279,10 +272,10 @@ int act_delete_volume(struct api_req *r)
 	if ((ret = find_volume(r, id, &st)) < 0)
 		goto out;
 	if (sqlite3_column_bytes(st, V_INST)) {
-		ret = api_err(r, 400, "VolumeInUse", "Volume %s is currently attached to %s", id, col(st, V_INST));
+		ret = api_err(r, 400, "VolumeInUse", "Volume %s is currently attached to %s", id, store_text(st, V_INST));
 		goto out;
 	}
-	if (!strcmp(col(st, V_STATE), "creating")) {
+	if (!strcmp(store_text(st, V_STATE), "creating")) {
 		ret = api_err(r, 400, "IncorrectState", "The volume '%s' is still being created.", id);
 		goto out;
 	}
@@ -314,22 +307,14 @@ static const char *const vol_filters[] = {
 	"multi-attach-enabled", "fast-restored", "size", "snapshot-id", "status", "volume-id", "volume-type", NULL,
 };
 
-static bool in_list(const char *const *l, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(l[i], s))
-			return true;
-	return false;
-}
-
 static void vol_fbag(struct fbag *b, sqlite3_stmt *st, char created[25], char attached[25])
 {
 	iso8601_ms(sqlite3_column_int64(st, V_CREATED), created);
-	fbag_add(b, "volume-id", col(st, V_ID));
+	fbag_add(b, "volume-id", store_text(st, V_ID));
 	fbag_add_int(b, "size", sqlite3_column_int64(st, V_SIZE));
-	fbag_add(b, "volume-type", col(st, V_TYPE));
-	fbag_add(b, "snapshot-id", col(st, V_SNAP));
-	fbag_add(b, "availability-zone", col(st, V_AZ));
+	fbag_add(b, "volume-type", store_text(st, V_TYPE));
+	fbag_add(b, "snapshot-id", store_text(st, V_SNAP));
+	fbag_add(b, "availability-zone", store_text(st, V_AZ));
 	fbag_add(b, "status", vol_state(st));
 	fbag_add(b, "create-time", created);
 	fbag_add_bool(b, "encrypted", sqlite3_column_int(st, V_ENC) != 0);
@@ -337,9 +322,9 @@ static void vol_fbag(struct fbag *b, sqlite3_stmt *st, char created[25], char at
 	fbag_add_bool(b, "fast-restored", false);
 	if (sqlite3_column_bytes(st, V_INST)) {
 		iso8601_ms(sqlite3_column_int64(st, V_ATTMS), attached);
-		fbag_add(b, "attachment.instance-id", col(st, V_INST));
-		fbag_add(b, "attachment.device", col(st, V_DEV));
-		fbag_add(b, "attachment.status", col(st, V_ATT));
+		fbag_add(b, "attachment.instance-id", store_text(st, V_INST));
+		fbag_add(b, "attachment.device", store_text(st, V_DEV));
+		fbag_add(b, "attachment.status", store_text(st, V_ATT));
 		fbag_add(b, "attachment.attach-time", attached);
 		fbag_add_bool(b, "attachment.delete-on-termination", sqlite3_column_int(st, V_DOT) != 0);
 	}
@@ -381,10 +366,10 @@ int act_describe_volumes(struct api_req *r)
 	if (from)
 		sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = col(st, V_ID);
+		const char *id = store_text(st, V_ID);
 		char created[25], attached[25];
 
-		if (nids && !in_list(ids, nids, id))
+		if (nids && !strv_contains(ids, nids, id))
 			continue;
 		if (fs.n) {
 			fbag_reset(&bag);
@@ -430,21 +415,21 @@ out0:
 	"orig_iops, target_iops, orig_throughput, target_throughput, progress, start_ms, end_ms FROM volume_mods "
 static void write_mod(struct api_req *r, sqlite3_stmt *st)
 {
-	xml_text(&r->x, "volumeId", col(st, 0));
-	xml_text(&r->x, "modificationState", col(st, 1));
+	xml_text(&r->x, "volumeId", store_text(st, 0));
+	xml_text(&r->x, "modificationState", store_text(st, 1));
 	if (sqlite3_column_bytes(st, 2))
-		xml_text(&r->x, "statusMessage", col(st, 2));
+		xml_text(&r->x, "statusMessage", store_text(st, 2));
 	xml_int(&r->x, "targetSize", sqlite3_column_int64(st, 4));
 	if (sqlite3_column_type(st, 8) != SQLITE_NULL)
 		xml_int(&r->x, "targetIops", sqlite3_column_int64(st, 8));
-	xml_text(&r->x, "targetVolumeType", col(st, 6));
+	xml_text(&r->x, "targetVolumeType", store_text(st, 6));
 	if (sqlite3_column_type(st, 10) != SQLITE_NULL)
 		xml_int(&r->x, "targetThroughput", sqlite3_column_int64(st, 10));
 	xml_bool(&r->x, "targetMultiAttachEnabled", false);
 	xml_int(&r->x, "originalSize", sqlite3_column_int64(st, 3));
 	if (sqlite3_column_type(st, 7) != SQLITE_NULL)
 		xml_int(&r->x, "originalIops", sqlite3_column_int64(st, 7));
-	xml_text(&r->x, "originalVolumeType", col(st, 5));
+	xml_text(&r->x, "originalVolumeType", store_text(st, 5));
 	if (sqlite3_column_type(st, 9) != SQLITE_NULL)
 		xml_int(&r->x, "originalThroughput", sqlite3_column_int64(st, 9));
 	xml_bool(&r->x, "originalMultiAttachEnabled", false);
@@ -483,9 +468,9 @@ int act_modify_volume(struct api_req *r)
 		goto out;
 	effective(st, &cur);
 	cur_size = sqlite3_column_int64(st, V_SIZE);
-	if (!strcmp(col(st, V_STATE), "creating") || !strcmp(col(st, V_STATE), "error")) {
+	if (!strcmp(store_text(st, V_STATE), "creating") || !strcmp(store_text(st, V_STATE), "error")) {
 		ret = api_err(r, 400, "IncorrectState", "The volume '%s' is not available for modification (%s).", id,
-			      col(st, V_STATE));
+			      store_text(st, V_STATE));
 		goto out;
 	}
 	if (has_size && size < cur_size) {
@@ -524,7 +509,7 @@ int act_modify_volume(struct api_req *r)
 
 		if (!f || (sqlite3_bind_text(f, 1, id, -1, SQLITE_STATIC), sqlite3_step(f)) != SQLITE_ROW)
 			goto internal;
-		snprintf(file, sizeof(file), "%s", col(f, 0));
+		snprintf(file, sizeof(file), "%s", store_text(f, 0));
 	}
 	if (store_begin(s) < 0)
 		goto internal;
@@ -629,24 +614,24 @@ int act_describe_volumes_modifications(struct api_req *r)
 	if (from)
 		sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = col(st, 0);
+		const char *id = store_text(st, 0);
 		char start[25];
 
-		if (nids && !in_list(ids, nids, id))
+		if (nids && !strv_contains(ids, nids, id))
 			continue;
 		if (fs.n) {
 			fbag_reset(&bag);
 			iso8601_ms(sqlite3_column_int64(st, 12), start);
 			fbag_add(&bag, "volume-id", id);
-			fbag_add(&bag, "modification-state", col(st, 1));
+			fbag_add(&bag, "modification-state", store_text(st, 1));
 			fbag_add_int(&bag, "original-size", sqlite3_column_int64(st, 3));
 			fbag_add_int(&bag, "target-size", sqlite3_column_int64(st, 4));
-			fbag_add(&bag, "original-volume-type", col(st, 5));
-			fbag_add(&bag, "target-volume-type", col(st, 6));
-			fbag_add(&bag, "original-iops", col(st, 7));
-			fbag_add(&bag, "target-iops", col(st, 8));
-			fbag_add(&bag, "original-throughput", col(st, 9));
-			fbag_add(&bag, "target-throughput", col(st, 10));
+			fbag_add(&bag, "original-volume-type", store_text(st, 5));
+			fbag_add(&bag, "target-volume-type", store_text(st, 6));
+			fbag_add(&bag, "original-iops", store_text(st, 7));
+			fbag_add(&bag, "target-iops", store_text(st, 8));
+			fbag_add(&bag, "original-throughput", store_text(st, 9));
+			fbag_add(&bag, "target-throughput", store_text(st, 10));
 			fbag_add(&bag, "start-time", start);
 			fbag_add_bool(&bag, "original-multi-attach-enabled", false);
 			fbag_add_bool(&bag, "target-multi-attach-enabled", false);
@@ -740,10 +725,10 @@ int act_attach_volume(struct api_req *r)
 		return ret;
 	if (sqlite3_column_bytes(st, V_INST))
 		return api_err(r, 400, "VolumeInUse", "%s is already attached to an instance", vol);
-	if (strcmp(col(st, V_STATE), "available"))
+	if (strcmp(store_text(st, V_STATE), "available"))
 		return api_err(r, 400, "IncorrectState", "vol '%s' is not 'available'.", vol);
-	snprintf(az, sizeof(az), "%s", col(st, V_AZ));
-	snprintf(type, sizeof(type), "%s", col(st, V_TYPE));
+	snprintf(az, sizeof(az), "%s", store_text(st, V_AZ));
+	snprintf(type, sizeof(type), "%s", store_text(st, V_TYPE));
 	gib = sqlite3_column_int64(st, V_SIZE);
 	iops = sqlite3_column_int64(st, V_IOPS);
 	tp = sqlite3_column_int64(st, V_TP);
@@ -753,20 +738,20 @@ int act_attach_volume(struct api_req *r)
 	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW || !strcmp(col(st, 0), "terminated"))
+	if (rc != SQLITE_ROW || !strcmp(store_text(st, 0), "terminated"))
 		return rc == SQLITE_ROW || rc == SQLITE_DONE
 			       ? api_err(r, 400, "InvalidInstanceID.NotFound", "The instance ID '%.64s' does not exist",
 					 inst)
 			       : api_err_internal(r);
-	if (!strcmp(col(st, 0), "shutting-down") || !strcmp(col(st, 0), "stopping") ||
-	    !strcmp(col(st, 0), "pending"))
+	if (!strcmp(store_text(st, 0), "shutting-down") || !strcmp(store_text(st, 0), "stopping") ||
+	    !strcmp(store_text(st, 0), "pending"))
 		return api_err(r, 400, "IncorrectInstanceState",
 			       "The instance '%s' is not in a state from which a volume can be attached (%s).", inst,
-			       col(st, 0));
-	if (strcmp(col(st, 1), az))
+			       store_text(st, 0));
+	if (strcmp(store_text(st, 1), az))
 		return api_err(r, 400, "InvalidVolume.ZoneMismatch",
 			       "The volume '%s' is not in the same availability zone as instance '%s'", vol, inst);
-	snprintf(root, sizeof(root), "%s", col(st, 2));
+	snprintf(root, sizeof(root), "%s", store_text(st, 2));
 	if (!strcmp(storage_disk_target(root), target) || !strcmp(root, dev))
 		return api_err(r, 400, "InvalidParameterValue", "Attachment point %s is already in use", dev);
 	st = store_stmt(s, "SELECT device FROM volumes WHERE instance_id = ?1 AND state != 'deleted'");
@@ -774,13 +759,13 @@ int act_attach_volume(struct api_req *r)
 		return api_err_internal(r);
 	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (!strcmp(storage_disk_target(col(st, 0)), target)) {
+		if (!strcmp(storage_disk_target(store_text(st, 0)), target)) {
 			sqlite3_reset(st);
 			return api_err(r, 400, "InvalidParameterValue", "Attachment point %s is already in use", dev);
 		}
 	st = store_stmt(s, "SELECT file FROM volumes WHERE id = ?1");
 	if (!st || (sqlite3_bind_text(st, 1, vol, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_ROW ||
-	    state_path(h, col(st, 0), file, sizeof(file)) < 0)
+	    state_path(h, store_text(st, 0), file, sizeof(file)) < 0)
 		return api_err_internal(r);
 	/* Recorded first: a VM never writes to a volume the state calls
 	 * available. */
@@ -823,8 +808,8 @@ int act_detach_volume(struct api_req *r)
 		return ret;
 	if (!sqlite3_column_bytes(st, V_INST))
 		return api_err(r, 400, "IncorrectState", "Volume '%s' is in the 'available' state.", vol);
-	snprintf(inst, sizeof(inst), "%s", col(st, V_INST));
-	snprintf(dev, sizeof(dev), "%s", col(st, V_DEV));
+	snprintf(inst, sizeof(inst), "%s", store_text(st, V_INST));
+	snprintf(dev, sizeof(dev), "%s", store_text(st, V_DEV));
 	ms = sqlite3_column_int64(st, V_ATTMS);
 	if ((inst_p && strcmp(inst_p, inst)) || (dev_p && strcmp(dev_p, dev)))
 		return api_err(r, 400, "InvalidAttachment.NotFound",
@@ -832,7 +817,7 @@ int act_detach_volume(struct api_req *r)
 	st = store_stmt(s, "SELECT root_device_name, state FROM instances WHERE id = ?1");
 	if (!st || (sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_ROW)
 		return api_err_internal(r);
-	if (!strcmp(col(st, 0), dev) && strcmp(col(st, 1), "stopped"))
+	if (!strcmp(store_text(st, 0), dev) && strcmp(store_text(st, 1), "stopped"))
 		return api_err(r, 400, "IncorrectState",
 			       "Unable to detach root volume '%s' from instance '%s' unless it is stopped", vol, inst);
 	if (vm_up(h, inst)) {

@@ -23,21 +23,6 @@
 
 static void write_public_assoc(struct api_req *r, const char *eni);
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t ? (const char *)t : "";
-}
-
-static bool in_list(const char *const *l, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(l[i], s))
-			return true;
-	return false;
-}
-
 static int bad_cidr(struct api_req *r, const char *v)
 {
 	return api_err(r, 400, "InvalidParameterValue",
@@ -79,18 +64,18 @@ static void vpc_assoc_id(const char *vpc_id, char *out, size_t len)
 static int write_vpc(struct api_req *r, sqlite3_stmt *st)
 {
 	struct xml *x = &r->x;
-	const char *id = col(st, 0);
+	const char *id = store_text(st, 0);
 	char assoc[ID_MAX + 16];
 
 	vpc_assoc_id(id, assoc, sizeof(assoc));
 	xml_open(x, "item");
 	xml_text(x, "vpcId", id);
-	xml_text(x, "ownerId", col(st, 1));
-	xml_text(x, "state", col(st, 4));
-	xml_text(x, "cidrBlock", col(st, 2));
+	xml_text(x, "ownerId", store_text(st, 1));
+	xml_text(x, "state", store_text(st, 4));
+	xml_text(x, "cidrBlock", store_text(st, 2));
 	xml_open(x, "cidrBlockAssociationSet");
 	xml_open(x, "item");
-	xml_text(x, "cidrBlock", col(st, 2));
+	xml_text(x, "cidrBlock", store_text(st, 2));
 	xml_text(x, "associationId", assoc);
 	xml_open(x, "cidrBlockState");
 	xml_text(x, "state", "associated");
@@ -161,10 +146,10 @@ int act_create_vpc(struct api_req *r)
 		xml_text(x, "vpcId", id);
 		xml_text(x, "ownerId", r->account_id);
 		xml_text(x, "state", "pending");
-		xml_text(x, "cidrBlock", col(st, 2));
+		xml_text(x, "cidrBlock", store_text(st, 2));
 		xml_open(x, "cidrBlockAssociationSet");
 		xml_open(x, "item");
-		xml_text(x, "cidrBlock", col(st, 2));
+		xml_text(x, "cidrBlock", store_text(st, 2));
 		xml_text(x, "associationId", assoc);
 		xml_open(x, "cidrBlockState");
 		xml_text(x, "state", "associated");
@@ -221,23 +206,23 @@ int act_describe_vpcs(struct api_req *r)
 		sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
 	xml_open(&r->x, "vpcSet");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = col(st, 0);
+		const char *id = store_text(st, 0);
 		char assoc[ID_MAX + 16];
 
-		if (nids && !in_list(ids, nids, id))
+		if (nids && !strv_contains(ids, nids, id))
 			continue;
 		if (fs.n) {
 			vpc_assoc_id(id, assoc, sizeof(assoc));
 			fbag_reset(&bag);
 			fbag_add(&bag, "vpc-id", id);
-			fbag_add(&bag, "cidr", col(st, 2));
-			fbag_add(&bag, "cidr-block-association.cidr-block", col(st, 2));
+			fbag_add(&bag, "cidr", store_text(st, 2));
+			fbag_add(&bag, "cidr-block-association.cidr-block", store_text(st, 2));
 			fbag_own_pair(&bag, xstrdup("cidr-block-association.association-id"), xstrdup(assoc));
 			fbag_add(&bag, "cidr-block-association.state", "associated");
 			fbag_add(&bag, "dhcp-options-id", "default");
 			fbag_add_bool(&bag, "is-default", sqlite3_column_int(st, 3) != 0);
-			fbag_add(&bag, "owner-id", col(st, 1));
-			fbag_add(&bag, "state", col(st, 4));
+			fbag_add(&bag, "owner-id", store_text(st, 1));
+			fbag_add(&bag, "state", store_text(st, 4));
 			if (tags_fbag(s, &bag, r->account_id, id) < 0) {
 				ret = api_err_internal(r);
 				goto out;
@@ -346,7 +331,7 @@ static int64_t subnet_avail(sqlite3_stmt *st)
 {
 	struct cidr c;
 
-	if (cidr_parse(col(st, 3), &c) < 0)
+	if (cidr_parse(store_text(st, 3), &c) < 0)
 		return 0;
 	return cidr_available(&c) - sqlite3_column_int64(st, 8);
 }
@@ -354,22 +339,22 @@ static int64_t subnet_avail(sqlite3_stmt *st)
 static int write_subnet(struct api_req *r, sqlite3_stmt *st, const char *elem)
 {
 	struct xml *x = &r->x;
-	const char *id = col(st, 0);
+	const char *id = store_text(st, 0);
 	char arn[256], zid[64];
 
 	subnet_arn(r, id, arn, sizeof(arn));
-	zone_id(r->h->cfg->region, col(st, 4), zid, sizeof(zid));
+	zone_id(r->h->cfg->region, store_text(st, 4), zid, sizeof(zid));
 	xml_open(x, elem);
 	xml_text(x, "subnetId", id);
 	xml_text(x, "subnetArn", arn);
-	xml_text(x, "state", col(st, 7));
-	xml_text(x, "ownerId", col(st, 1));
-	xml_text(x, "vpcId", col(st, 2));
-	xml_text(x, "cidrBlock", col(st, 3));
+	xml_text(x, "state", store_text(st, 7));
+	xml_text(x, "ownerId", store_text(st, 1));
+	xml_text(x, "vpcId", store_text(st, 2));
+	xml_text(x, "cidrBlock", store_text(st, 3));
 	xml_open(x, "ipv6CidrBlockAssociationSet");
 	xml_close(x);
 	xml_int(x, "availableIpAddressCount", subnet_avail(st));
-	xml_text(x, "availabilityZone", col(st, 4));
+	xml_text(x, "availabilityZone", store_text(st, 4));
 	xml_text(x, "availabilityZoneId", zid);
 	xml_bool(x, "defaultForAz", sqlite3_column_int(st, 5) != 0);
 	xml_bool(x, "mapPublicIpOnLaunch", sqlite3_column_int(st, 6) != 0);
@@ -420,7 +405,7 @@ int act_create_subnet(struct api_req *r)
 		return api_err(r, 400, "UnsupportedOperation", "IPv6 and Outposts are not supported on this host.");
 	st = store_stmt(s, "SELECT cidr FROM vpcs WHERE id = ?1");
 	if (!st || (sqlite3_bind_text(st, 1, vpc, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_ROW ||
-	    cidr_parse(col(st, 0), &vc) < 0)
+	    cidr_parse(store_text(st, 0), &vc) < 0)
 		return api_err_internal(r);
 	if (c.prefix < 16 || c.prefix > 28 || !cidr_contains(&vc, &c))
 		return api_err(r, 400, "InvalidSubnet.Range", "The CIDR '%s' is invalid.", cidr);
@@ -431,7 +416,7 @@ int act_create_subnet(struct api_req *r)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct cidr o;
 
-		if (cidr_parse(col(st, 0), &o) == 0 && cidr_overlaps(&o, &c))
+		if (cidr_parse(store_text(st, 0), &o) == 0 && cidr_overlaps(&o, &c))
 			return api_err(r, 400, "InvalidSubnet.Conflict", "The CIDR '%s' conflicts with another subnet",
 				       cidr);
 	}
@@ -500,31 +485,31 @@ int act_describe_subnets(struct api_req *r)
 		sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
 	xml_open(&r->x, "subnetSet");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = col(st, 0);
+		const char *id = store_text(st, 0);
 
-		if (nids && !in_list(ids, nids, id))
+		if (nids && !strv_contains(ids, nids, id))
 			continue;
 		if (fs.n) {
 			char arn[256], zid[64];
 			bool def = sqlite3_column_int(st, 5) != 0;
 
 			subnet_arn(r, id, arn, sizeof(arn));
-			zone_id(r->h->cfg->region, col(st, 4), zid, sizeof(zid));
+			zone_id(r->h->cfg->region, store_text(st, 4), zid, sizeof(zid));
 			fbag_reset(&bag);
 			fbag_add(&bag, "subnet-id", id);
-			fbag_add(&bag, "vpc-id", col(st, 2));
-			fbag_add(&bag, "cidr-block", col(st, 3));
-			fbag_add(&bag, "cidr", col(st, 3));
-			fbag_add(&bag, "cidrBlock", col(st, 3));
-			fbag_add(&bag, "availability-zone", col(st, 4));
-			fbag_add(&bag, "availabilityZone", col(st, 4));
+			fbag_add(&bag, "vpc-id", store_text(st, 2));
+			fbag_add(&bag, "cidr-block", store_text(st, 3));
+			fbag_add(&bag, "cidr", store_text(st, 3));
+			fbag_add(&bag, "cidrBlock", store_text(st, 3));
+			fbag_add(&bag, "availability-zone", store_text(st, 4));
+			fbag_add(&bag, "availabilityZone", store_text(st, 4));
 			fbag_own_pair(&bag, xstrdup("availability-zone-id"), xstrdup(zid));
 			fbag_add_int(&bag, "available-ip-address-count", subnet_avail(st));
 			fbag_add_bool(&bag, "default-for-az", def);
 			fbag_add_bool(&bag, "defaultForAz", def);
 			fbag_add_bool(&bag, "map-public-ip-on-launch", sqlite3_column_int(st, 6) != 0);
-			fbag_add(&bag, "owner-id", col(st, 1));
-			fbag_add(&bag, "state", col(st, 7));
+			fbag_add(&bag, "owner-id", store_text(st, 1));
+			fbag_add(&bag, "state", store_text(st, 7));
 			fbag_own_pair(&bag, xstrdup("subnet-arn"), xstrdup(arn));
 			if (tags_fbag(s, &bag, r->account_id, id) < 0) {
 				ret = api_err_internal(r);
@@ -582,7 +567,7 @@ int act_delete_subnet(struct api_req *r)
 	st = store_stmt(s, "SELECT vpc_id FROM subnets WHERE id = ?1");
 	if (!st || (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_ROW)
 		return api_err_internal(r);
-	snprintf(vpc, sizeof(vpc), "%s", col(st, 0));
+	snprintf(vpc, sizeof(vpc), "%s", store_text(st, 0));
 	if (store_begin(s) < 0)
 		return api_err_internal(r);
 	if (exec1(s, "DELETE FROM nacl_assocs WHERE subnet_id = ?1", id) < 0 ||
@@ -753,7 +738,7 @@ int act_describe_network_interfaces(struct api_req *r)
 		const struct eni_view *e = &v[i];
 		char dns[128];
 
-		if (nids && !in_list(ids, nids, e->id))
+		if (nids && !strv_contains(ids, nids, e->id))
 			continue;
 		if (from && strcmp(e->id, from) < 0)
 			continue;
@@ -1060,8 +1045,8 @@ int act_attach_network_interface(struct api_req *r)
 		return api_err(r, 400, "InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", iid);
 	if (rc != SQLITE_ROW)
 		return api_err_internal(r);
-	snprintf(state, sizeof(state), "%s", col(st, 0));
-	snprintf(ivpc, sizeof(ivpc), "%s", col(st, 1));
+	snprintf(state, sizeof(state), "%s", store_text(st, 0));
+	snprintf(ivpc, sizeof(ivpc), "%s", store_text(st, 1));
 	if (strcmp(state, "running") && strcmp(state, "stopped"))
 		return api_err(r, 400, "IncorrectInstanceState",
 			       "The instance '%s' is not in a state from which it can have a network interface "
@@ -1161,10 +1146,10 @@ int act_detach_network_interface(struct api_req *r)
 		return api_err(r, 400, "InvalidAttachmentID.NotFound", "Interface attachment '%s' does not exist.", att);
 	if (rc != SQLITE_ROW)
 		return api_err_internal(r);
-	snprintf(eni, sizeof(eni), "%s", col(st, 0));
-	snprintf(iid, sizeof(iid), "%s", col(st, 1));
+	snprintf(eni, sizeof(eni), "%s", store_text(st, 0));
+	snprintf(iid, sizeof(iid), "%s", store_text(st, 1));
 	idx = sqlite3_column_int(st, 2);
-	snprintf(state, sizeof(state), "%s", col(st, 3));
+	snprintf(state, sizeof(state), "%s", store_text(st, 3));
 	if (idx == 0)
 		return api_err(r, 400, "OperationNotPermitted",
 			       "The network interface at device index 0 cannot be detached.");

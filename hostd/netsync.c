@@ -80,13 +80,6 @@ static void *grow(void *p, size_t n, size_t size)
 	return q;
 }
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-
-	return s ? s : "";
-}
-
 struct model {
 	struct fw_vpc vpc;
 	struct fw_subnet *subnets;
@@ -132,7 +125,7 @@ static int load_nacl(struct model *m, struct store *s, struct fw_subnet *sn)
 		return 0; /* no ACL: nothing filtered */
 	if (rc != SQLITE_ROW)
 		return -EIO;
-	sn->nacl_id = keep(&m->a, col(st, 0));
+	sn->nacl_id = keep(&m->a, store_text(st, 0));
 	st = store_stmt(s, "SELECT egress, rule_number, protocol, rule_action, cidr, from_port, to_port, icmp_type, "
 			   "icmp_code FROM nacl_entries WHERE nacl_id = ? AND rule_number < 32767 "
 			   "ORDER BY egress, rule_number");
@@ -143,9 +136,9 @@ static int load_nacl(struct model *m, struct store *s, struct fw_subnet *sn)
 		e = grow(e, n, sizeof(*e));
 		e[n].egress = sqlite3_column_int(st, 0);
 		e[n].rule_number = sqlite3_column_int(st, 1);
-		e[n].protocol = keep(&m->a, col(st, 2));
-		e[n].allow = !strcmp(col(st, 3), "allow");
-		e[n].cidr = keep(&m->a, col(st, 4));
+		e[n].protocol = keep(&m->a, store_text(st, 2));
+		e[n].allow = !strcmp(store_text(st, 3), "allow");
+		e[n].cidr = keep(&m->a, store_text(st, 4));
 		e[n].from_port = sqlite3_column_type(st, 5) == SQLITE_NULL ? 0 : sqlite3_column_int(st, 5);
 		e[n].to_port = sqlite3_column_type(st, 6) == SQLITE_NULL ? 65535 : sqlite3_column_int(st, 6);
 		e[n].icmp_type = sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 7);
@@ -179,13 +172,13 @@ static int load_rules(struct model *m, struct store *s, struct fw_group *g)
 			in = grow(in, nin, sizeof(*in));
 			r = &in[nin++];
 		}
-		r->protocol = keep(&m->a, col(st, 1));
+		r->protocol = keep(&m->a, store_text(st, 1));
 		r->from_port = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 2);
 		r->to_port = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 3);
 		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-			r->cidr = keep(&m->a, col(st, 4));
+			r->cidr = keep(&m->a, store_text(st, 4));
 		if (sqlite3_column_type(st, 5) != SQLITE_NULL)
-			r->group_id = keep(&m->a, col(st, 5));
+			r->group_id = keep(&m->a, store_text(st, 5));
 	}
 	g->ingress = block(m, in);
 	g->ningress = nin;
@@ -206,7 +199,7 @@ static int load_eni(struct model *m, struct store *s, struct fw_eni *e)
 	sqlite3_bind_text(st, 1, e->id, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		ips = grow(ips, nips, sizeof(*ips));
-		ips[nips++] = keep(&m->a, col(st, 0));
+		ips[nips++] = keep(&m->a, store_text(st, 0));
 	}
 	if (rc != SQLITE_DONE) {
 		free(ips);
@@ -220,7 +213,7 @@ static int load_eni(struct model *m, struct store *s, struct fw_eni *e)
 	sqlite3_bind_text(st, 1, e->id, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		groups = grow(groups, ng, sizeof(*groups));
-		groups[ng++] = keep(&m->a, col(st, 0));
+		groups[ng++] = keep(&m->a, store_text(st, 0));
 	}
 	e->group_ids = block(m, groups);
 	e->ngroups = ng;
@@ -241,8 +234,8 @@ static int load_model(struct store *s, const char *vpc_id, struct model *m)
 		return -ENOENT;
 	if (rc != SQLITE_ROW)
 		return -EIO;
-	m->vpc.ns = keep(&m->a, col(st, 0));
-	m->vpc.cidr = keep(&m->a, col(st, 1));
+	m->vpc.ns = keep(&m->a, store_text(st, 0));
+	m->vpc.cidr = keep(&m->a, store_text(st, 1));
 
 	st = store_stmt(s, "SELECT id, bridge, cidr FROM subnets WHERE vpc_id = ? ORDER BY id");
 	if (!st)
@@ -253,10 +246,10 @@ static int load_model(struct store *s, const char *vpc_id, struct model *m)
 		char gw[16];
 
 		m->subnets = grow(m->subnets, n, sizeof(*m->subnets));
-		m->subnets[n].id = keep(&m->a, col(st, 0));
-		m->subnets[n].bridge = keep(&m->a, col(st, 1));
-		m->subnets[n].cidr = keep(&m->a, col(st, 2));
-		if (cidr_parse(col(st, 2), &c) < 0)
+		m->subnets[n].id = keep(&m->a, store_text(st, 0));
+		m->subnets[n].bridge = keep(&m->a, store_text(st, 1));
+		m->subnets[n].cidr = keep(&m->a, store_text(st, 2));
+		if (cidr_parse(store_text(st, 2), &c) < 0)
 			return -EIO;
 		ip_format(c.base + 1, gw);
 		m->subnets[n].gateway = keep(&m->a, gw);
@@ -274,7 +267,7 @@ static int load_model(struct store *s, const char *vpc_id, struct model *m)
 	sqlite3_bind_text(st, 1, vpc_id, -1, SQLITE_STATIC);
 	for (n = 0; (rc = sqlite3_step(st)) == SQLITE_ROW; n++) {
 		m->groups = grow(m->groups, n, sizeof(*m->groups));
-		m->groups[n].id = keep(&m->a, col(st, 0));
+		m->groups[n].id = keep(&m->a, store_text(st, 0));
 	}
 	if (rc != SQLITE_DONE)
 		return -EIO;
@@ -294,9 +287,9 @@ static int load_model(struct store *s, const char *vpc_id, struct model *m)
 
 		m->enis = grow(m->enis, n, sizeof(*m->enis));
 		e = &m->enis[n];
-		e->id = keep(&m->a, col(st, 0));
-		e->subnet_id = keep(&m->a, col(st, 1));
-		e->mac = keep(&m->a, col(st, 2));
+		e->id = keep(&m->a, store_text(st, 0));
+		e->subnet_id = keep(&m->a, store_text(st, 1));
+		e->mac = keep(&m->a, store_text(st, 2));
 		e->source_dest_check = sqlite3_column_int(st, 3);
 		/* The tap's name follows from the ENI's id, so the rules are in
 		 * place before the guest's tap is plugged. */
@@ -397,7 +390,7 @@ void netsync_instance(struct hostd *h, const char *instance_id)
 		return;
 	sqlite3_bind_text(st, 1, instance_id, -1, SQLITE_STATIC);
 	while (n < 8 && sqlite3_step(st) == SQLITE_ROW)
-		snprintf(vpcs[n++], ID_MAX, "%s", col(st, 0));
+		snprintf(vpcs[n++], ID_MAX, "%s", store_text(st, 0));
 	for (size_t i = 0; i < n; i++)
 		netsync_vpc(h, vpcs[i]);
 }

@@ -12,13 +12,6 @@
 #include "net/cidr.h"
 #include "net/publicnet.h"
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-
-	return s ? s : "";
-}
-
 static int in_use(struct store *s, const char *ip)
 {
 	sqlite3_stmt *st = store_stmt(s, "SELECT 1 FROM addresses WHERE public_ip = ?1 UNION ALL "
@@ -79,7 +72,7 @@ int pubip_assign(struct hostd *h, const char *instance_id)
 		return 0;
 	if (rc != SQLITE_ROW)
 		return -EIO;
-	snprintf(eni, sizeof(eni), "%s", col(st, 0));
+	snprintf(eni, sizeof(eni), "%s", store_text(st, 0));
 	if ((r = pubip_pick(h, ip)) < 0)
 		return r;
 	st = store_stmt(s, "UPDATE enis SET public_ip = ? WHERE id = ?");
@@ -140,8 +133,8 @@ int pubip_map(struct hostd *h, const char *vpc_id, struct net_nat **out, size_t 
 		map = realloc(map, (k + 1) * sizeof(*map));
 		if (!map)
 			abort();
-		map[k].public_ip = xstrdup(col(st, 0));
-		map[k].private_ip = xstrdup(col(st, 1));
+		map[k].public_ip = xstrdup(store_text(st, 0));
+		map[k].private_ip = xstrdup(store_text(st, 1));
 		k++;
 	}
 	if (rc != SQLITE_DONE) {
@@ -180,7 +173,7 @@ int pubip_of_instance(struct hostd *h, const char *instance_id, char *out)
 	sqlite3_bind_text(st, 1, instance_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		snprintf(out, 16, "%s", col(st, 0));
+		snprintf(out, 16, "%s", store_text(st, 0));
 		return 0;
 	}
 	return rc == SQLITE_DONE ? -ENOENT : -EIO;
@@ -200,8 +193,8 @@ int pubip_of_eni(struct hostd *h, const char *eni_id, char *out, char *owner)
 	sqlite3_bind_text(st, 1, eni_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		snprintf(out, 16, "%s", col(st, 0));
-		snprintf(owner, 16, "%s", col(st, 1));
+		snprintf(out, 16, "%s", store_text(st, 0));
+		snprintf(owner, 16, "%s", store_text(st, 1));
 		return 0;
 	}
 	return rc == SQLITE_DONE ? -ENOENT : -EIO;

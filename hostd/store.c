@@ -402,6 +402,13 @@ sqlite3 *store_db(struct store *s) { return s->db; }
 
 int store_schema_version(struct store *s) { return s->version; }
 
+const char *store_text(sqlite3_stmt *st, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+
+	return t ? t : "";
+}
+
 sqlite3_stmt *store_stmt(struct store *s, const char *sql)
 {
 	sqlite3_stmt *st;

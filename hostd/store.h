@@ -18,6 +18,8 @@ int store_schema_version(struct store *s);
  * store_stmt() call with the same sql. The sql pointer is the cache key, so
  * pass string literals. NULL on error (logged). */
 sqlite3_stmt *store_stmt(struct store *s, const char *sql);
+/* Column i of the current row as text, "" for NULL. */
+const char *store_text(sqlite3_stmt *st, int i);
 
 /* Resets every cached statement, ending the read transaction one left
  * mid-result would keep open (it would pin an old snapshot: other

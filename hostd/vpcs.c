@@ -20,13 +20,6 @@
 #include "net/vpcnet.h"
 #include "hostd/instances.h"
 
-static const char *coltext(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t ? (const char *)t : "";
-}
-
 static int step_done(sqlite3_stmt *st) { return sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO; }
 
 static int insert_rule(struct store *s, const char *group, bool egress, const char *cidr, const char *ref, int64_t now)
@@ -214,7 +207,7 @@ int vpc_default_id(struct hostd *h, const char *account, char out[ID_MAX])
 	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW)
 		return -EIO;
-	snprintf(out, ID_MAX, "%s", coltext(st, 0));
+	snprintf(out, ID_MAX, "%s", store_text(st, 0));
 	return 0;
 }
 
@@ -227,12 +220,12 @@ static int subnet_row(struct hostd *h, sqlite3_stmt *st, struct subnet_info *out
 	if (rc != SQLITE_ROW)
 		return -EIO;
 	memset(out, 0, sizeof(*out));
-	snprintf(out->id, sizeof(out->id), "%s", coltext(st, 0));
-	snprintf(out->vpc_id, sizeof(out->vpc_id), "%s", coltext(st, 1));
-	snprintf(out->az, sizeof(out->az), "%s", coltext(st, 2));
-	snprintf(out->ns, sizeof(out->ns), "%s", coltext(st, 3));
-	snprintf(out->bridge, sizeof(out->bridge), "%s", coltext(st, 4));
-	if (cidr_parse(coltext(st, 5), &out->cidr) < 0 || cidr_parse(coltext(st, 6), &out->vpc_cidr) < 0)
+	snprintf(out->id, sizeof(out->id), "%s", store_text(st, 0));
+	snprintf(out->vpc_id, sizeof(out->vpc_id), "%s", store_text(st, 1));
+	snprintf(out->az, sizeof(out->az), "%s", store_text(st, 2));
+	snprintf(out->ns, sizeof(out->ns), "%s", store_text(st, 3));
+	snprintf(out->bridge, sizeof(out->bridge), "%s", store_text(st, 4));
+	if (cidr_parse(store_text(st, 5), &out->cidr) < 0 || cidr_parse(store_text(st, 6), &out->vpc_cidr) < 0)
 		return -EIO;
 	(void)h;
 	return 0;
@@ -281,7 +274,7 @@ int vpc_group_by_name(struct store *s, const char *vpc_id, const char *name, cha
 		return -ENOENT;
 	if (rc != SQLITE_ROW)
 		return -EIO;
-	snprintf(out, ID_MAX, "%s", coltext(st, 0));
+	snprintf(out, ID_MAX, "%s", store_text(st, 0));
 	return 0;
 }
 
@@ -500,15 +493,15 @@ static int write_hosts(struct hostd *h, const char *vpc_id)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint32_t ip;
 
-		if (ip_parse(coltext(st, 1), &ip) < 0)
+		if (ip_parse(store_text(st, 1), &ip) < 0)
 			continue;
 		ip_hostname(ip, name);
-		buf_printf(&hosts, "%s %s.%s", coltext(st, 1), name, domain);
+		buf_printf(&hosts, "%s %s.%s", store_text(st, 1), name, domain);
 		if (strcmp(alt, domain))
 			buf_printf(&hosts, " %s.%s", name, alt);
 		buf_printf(&hosts, " %s\n", name);
 		if (sqlite3_column_int(st, 2))
-			buf_printf(&dhcp, "%s,%s,%s\n", coltext(st, 0), coltext(st, 1), name);
+			buf_printf(&dhcp, "%s,%s,%s\n", store_text(st, 0), store_text(st, 1), name);
 	}
 	ret = rc == SQLITE_DONE ? 0 : -EIO;
 	if (!hosts.data)
@@ -552,8 +545,8 @@ static int load_vpc(struct hostd *h, const char *vpc_id, struct vpc_row *v)
 	if (rc != SQLITE_ROW)
 		return -EIO;
 	snprintf(v->id, sizeof(v->id), "%s", vpc_id);
-	snprintf(v->ns, sizeof(v->ns), "%s", coltext(st, 0));
-	if (cidr_parse(coltext(st, 1), &v->c) < 0)
+	snprintf(v->ns, sizeof(v->ns), "%s", store_text(st, 0));
+	if (cidr_parse(store_text(st, 1), &v->c) < 0)
 		return -EIO;
 	st = store_stmt(h->store, "SELECT id, bridge, cidr FROM subnets WHERE vpc_id = ?1 ORDER BY id");
 	if (!st)
@@ -566,9 +559,9 @@ static int load_vpc(struct hostd *h, const char *vpc_id, struct vpc_row *v)
 		if (!v->sn)
 			abort();
 		s = &v->sn[v->nsn++];
-		snprintf(s->id, sizeof(s->id), "%s", coltext(st, 0));
-		snprintf(s->bridge, sizeof(s->bridge), "%s", coltext(st, 1));
-		if (cidr_parse(coltext(st, 2), &s->c) < 0)
+		snprintf(s->id, sizeof(s->id), "%s", store_text(st, 0));
+		snprintf(s->bridge, sizeof(s->bridge), "%s", store_text(st, 1));
+		if (cidr_parse(store_text(st, 2), &s->c) < 0)
 			return -EIO;
 	}
 	return rc == SQLITE_DONE ? 0 : -EIO;
@@ -722,7 +715,7 @@ void vpcs_reconcile(struct hostd *h, bool all)
 		ids = realloc(ids, (n + 1) * sizeof(*ids));
 		if (!ids)
 			abort();
-		ids[n++] = xstrdup(coltext(st, 0));
+		ids[n++] = xstrdup(store_text(st, 0));
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct vpc_row v;
@@ -780,18 +773,18 @@ int eni_views(struct store *s, const char *account, const char *instance, const 
 			abort();
 		e = &v[cnt++];
 		memset(e, 0, sizeof(*e));
-		snprintf(e->id, sizeof(e->id), "%s", coltext(st, 0));
-		snprintf(e->subnet, sizeof(e->subnet), "%s", coltext(st, 1));
-		snprintf(e->vpc, sizeof(e->vpc), "%s", coltext(st, 2));
-		snprintf(e->account, sizeof(e->account), "%s", coltext(st, 3));
-		snprintf(e->az, sizeof(e->az), "%s", coltext(st, 4));
-		snprintf(e->mac, sizeof(e->mac), "%s", coltext(st, 5));
-		snprintf(e->ip, sizeof(e->ip), "%s", coltext(st, 6));
-		snprintf(e->desc, sizeof(e->desc), "%s", coltext(st, 7));
-		snprintf(e->status, sizeof(e->status), "%s", coltext(st, 8));
-		snprintf(e->instance, sizeof(e->instance), "%s", coltext(st, 9));
-		snprintf(e->attach_id, sizeof(e->attach_id), "%s", coltext(st, 10));
-		snprintf(e->attach_state, sizeof(e->attach_state), "%s", coltext(st, 11));
+		snprintf(e->id, sizeof(e->id), "%s", store_text(st, 0));
+		snprintf(e->subnet, sizeof(e->subnet), "%s", store_text(st, 1));
+		snprintf(e->vpc, sizeof(e->vpc), "%s", store_text(st, 2));
+		snprintf(e->account, sizeof(e->account), "%s", store_text(st, 3));
+		snprintf(e->az, sizeof(e->az), "%s", store_text(st, 4));
+		snprintf(e->mac, sizeof(e->mac), "%s", store_text(st, 5));
+		snprintf(e->ip, sizeof(e->ip), "%s", store_text(st, 6));
+		snprintf(e->desc, sizeof(e->desc), "%s", store_text(st, 7));
+		snprintf(e->status, sizeof(e->status), "%s", store_text(st, 8));
+		snprintf(e->instance, sizeof(e->instance), "%s", store_text(st, 9));
+		snprintf(e->attach_id, sizeof(e->attach_id), "%s", store_text(st, 10));
+		snprintf(e->attach_state, sizeof(e->attach_state), "%s", store_text(st, 11));
 		e->device_index = sqlite3_column_int(st, 12);
 		e->dot = sqlite3_column_int(st, 13) != 0;
 		e->sdc = sqlite3_column_int(st, 14) != 0;
@@ -816,8 +809,8 @@ int eni_views(struct store *s, const char *account, const char *instance, const 
 			e->group_names = realloc(e->group_names, (e->ngroups + 1) * sizeof(*e->group_names));
 			if (!e->group_ids || !e->group_names)
 				abort();
-			snprintf(e->group_ids[e->ngroups], ID_MAX, "%s", coltext(st, 0));
-			snprintf(e->group_names[e->ngroups], 256, "%s", coltext(st, 1));
+			snprintf(e->group_ids[e->ngroups], ID_MAX, "%s", store_text(st, 0));
+			snprintf(e->group_names[e->ngroups], 256, "%s", store_text(st, 1));
 			e->ngroups++;
 		}
 		st = store_stmt(s, "SELECT ip FROM eni_ips WHERE eni_id = ?1 AND is_primary = 0 ORDER BY ip");
@@ -832,7 +825,7 @@ int eni_views(struct store *s, const char *account, const char *instance, const 
 			e->sec = realloc(e->sec, (e->nsec + 1) * sizeof(*e->sec));
 			if (!e->sec)
 				abort();
-			snprintf(e->sec[e->nsec++], 16, "%s", coltext(st, 0));
+			snprintf(e->sec[e->nsec++], 16, "%s", store_text(st, 0));
 		}
 	}
 	*out = v;
@@ -867,7 +860,7 @@ int vpcs_imds_lookup(void *arg, const char *vpc_id, const char *peer_ip, char *d
 		sqlite3_bind_text(st, 1, vpc_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, peer_ip, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW)
-			snprintf(id, sizeof(id), "%s", coltext(st, 0));
+			snprintf(id, sizeof(id), "%s", store_text(st, 0));
 		sqlite3_reset(st);
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -892,11 +885,11 @@ int eni_wires(struct hostd *h, const char *instance_id, struct eni_wire *out, si
 		struct eni_wire *w = &out[*n];
 
 		memset(w, 0, sizeof(*w));
-		snprintf(w->id, sizeof(w->id), "%s", coltext(st, 0));
-		snprintf(w->vpc, sizeof(w->vpc), "%s", coltext(st, 1));
-		snprintf(w->mac, sizeof(w->mac), "%s", coltext(st, 2));
-		snprintf(w->ns, sizeof(w->ns), "%s", coltext(st, 3));
-		snprintf(w->bridge, sizeof(w->bridge), "%s", coltext(st, 4));
+		snprintf(w->id, sizeof(w->id), "%s", store_text(st, 0));
+		snprintf(w->vpc, sizeof(w->vpc), "%s", store_text(st, 1));
+		snprintf(w->mac, sizeof(w->mac), "%s", store_text(st, 2));
+		snprintf(w->ns, sizeof(w->ns), "%s", store_text(st, 3));
+		snprintf(w->bridge, sizeof(w->bridge), "%s", store_text(st, 4));
 		if (net_tap_name(w->id, w->tap, sizeof(w->tap)) < 0)
 			return -EINVAL;
 		(*n)++;
@@ -948,7 +941,7 @@ int eni_assign_ips(struct hostd *h, const struct eni_view *e, const char *const 
 		sqlite3_stmt *st = store_stmt(s, "SELECT cidr FROM subnets WHERE id = ?1");
 
 		if (!st || (sqlite3_bind_text(st, 1, e->subnet, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_ROW ||
-		    cidr_parse(coltext(st, 0), &c) < 0)
+		    cidr_parse(store_text(st, 0), &c) < 0)
 			return -EIO;
 	}
 	for (size_t i = 0; i < total; i++) {

@@ -265,3 +265,11 @@ void iso8601_ms(int64_t ms, char out[25])
 		memcpy(date, "1970-01-01T00:00:00", 20);
 	snprintf(out, 25, "%.19s.%03uZ", date, (unsigned)(ms % 1000));
 }
+
+bool strv_contains(const char *const *l, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(l[i], s))
+			return true;
+	return false;
+}

@@ -34,6 +34,9 @@ int base64_decode(const char *in, size_t n, unsigned char **out, size_t *outlen)
 int random_bytes(void *buf, size_t n);
 
 /* Constant-time comparison of two equal-length byte strings. */
+/* Whether s is one of l[0..n). */
+bool strv_contains(const char *const *l, size_t n, const char *s);
+
 bool ct_equal(const void *a, const void *b, size_t n);
 
 /* true when s is valid UTF-8 (no overlongs, no surrogates, no NUL) and
