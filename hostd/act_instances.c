@@ -1146,7 +1146,9 @@ int act_run_instances(struct api_req *r)
 	}
 	if (store_commit(s) < 0)
 		goto internal;
-	vpc_refresh_hosts(r->h, q.sn.vpc_id, false);
+	/* DHCP/DNS hosts and rules for the new ENIs: the launch brings them
+	 * in while QEMU starts (before the guest runs). */
+	vpc_refresh_later(r->h, q.sn.vpc_id);
 	log_info("instance", "RunInstances: %lld x %s from %s in %s", (long long)n, q.type_name, q.image_id, res_id);
 	instmgr_kick(r->h);
 	ret = write_reservation(r, res_id);
@@ -1325,7 +1327,7 @@ static int change_states(struct api_req *r, enum op op)
 	if (op == OP_START)
 		for (size_t i = 0; i < n; i++)
 			if (!strcmp(c[i].cur, "pending") && strcmp(c[i].prev, "pending"))
-				netsync_instance(r->h, c[i].id);
+				vpc_refresh_later_instance(r->h, c[i].id);
 	instmgr_kick(r->h);
 	/* All three responses name the list instancesSet in the model. */
 	write_changes(r, "instancesSet", c, n);

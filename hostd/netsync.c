@@ -308,6 +308,10 @@ static int load_model(struct store *s, const char *vpc_id, struct model *m)
 	return 0;
 }
 
+/* A failure that found no free slot: every VPC counts as failed until a
+ * retry pass has run. */
+static bool dirty_overflow;
+
 static void mark(const char *vpc_id, bool failed)
 {
 	size_t i, free_slot = DIRTY_MAX;
@@ -323,6 +327,18 @@ static void mark(const char *vpc_id, bool failed)
 	}
 	if (failed && free_slot < DIRTY_MAX)
 		snprintf(dirty[free_slot], ID_MAX, "%s", vpc_id);
+	else if (failed)
+		dirty_overflow = true;
+}
+
+bool netsync_failed(const char *vpc_id)
+{
+	if (dirty_overflow)
+		return true;
+	for (size_t i = 0; i < DIRTY_MAX; i++)
+		if (!strcmp(dirty[i], vpc_id))
+			return true;
+	return false;
 }
 
 /* Public and Elastic IPs: NAT and the link to the public namespace while
@@ -397,6 +413,26 @@ void netsync_instance(struct hostd *h, const char *instance_id)
 
 void netsync_retry(struct hostd *h)
 {
+	if (dirty_overflow) {
+		char **ids = NULL;
+		size_t n = 0;
+		sqlite3_stmt *st = store_stmt(h->store, "SELECT id FROM vpcs");
+
+		dirty_overflow = false;
+		while (st && sqlite3_step(st) == SQLITE_ROW) {
+			ids = realloc(ids, (n + 1) * sizeof(*ids));
+			if (!ids)
+				abort();
+			ids[n++] = xstrdup(store_text(st, 0));
+		}
+		if (st)
+			sqlite3_reset(st);
+		for (size_t i = 0; i < n; i++) {
+			netsync_firewall(h, ids[i]);
+			free(ids[i]);
+		}
+		free(ids);
+	}
 	for (size_t i = 0; i < DIRTY_MAX; i++)
 		if (dirty[i][0]) {
 			char id[ID_MAX];

@@ -3,6 +3,7 @@
  * from the store after every committed change to its subnets, ACLs,
  * groups, rules, ENIs or memberships. All with h->lock held. */
 #pragma once
+#include <stdbool.h>
 
 struct hostd;
 
@@ -17,5 +18,8 @@ int netsync_firewall(struct hostd *h, const char *vpc_id);
 void netsync_vpc(struct hostd *h, const char *vpc_id);
 /* netsync_vpc for every VPC the instance has an ENI in. */
 void netsync_instance(struct hostd *h, const char *instance_id);
+/* Whether the VPC's last apply failed (and has not been retried since):
+ * its rules may not match the store. */
+bool netsync_failed(const char *vpc_id);
 /* Re-applies the VPCs whose last apply failed (the reconciler's tick). */
 void netsync_retry(struct hostd *h);

@@ -647,6 +647,76 @@ out:
 	return r;
 }
 
+/* Asked-for refreshes: want counts the requests, done the value of want
+ * the last successful refresh covered. Both under h->lock, which a
+ * refresh holds from reading the store to its end, so any request made
+ * after that read bumps want again. */
+#define LATER_MAX 256
+static struct {
+	char vpc[ID_MAX];
+	uint64_t want, done;
+} later[LATER_MAX];
+
+void vpc_refresh_later(struct hostd *h, const char *vpc_id)
+{
+	size_t i, free_slot = LATER_MAX;
+
+	for (i = 0; i < LATER_MAX; i++) {
+		if (!strcmp(later[i].vpc, vpc_id)) {
+			later[i].want++;
+			return;
+		}
+		if (!later[i].vpc[0] && free_slot == LATER_MAX)
+			free_slot = i;
+	}
+	/* No slot: do it now rather than lose it. */
+	if (free_slot == LATER_MAX) {
+		vpc_refresh_hosts(h, vpc_id, false);
+		return;
+	}
+	snprintf(later[free_slot].vpc, ID_MAX, "%s", vpc_id);
+	later[free_slot].want = 1;
+	later[free_slot].done = 0;
+}
+
+int vpc_refresh_due(struct hostd *h, const char *vpc_id)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < LATER_MAX; i++) {
+		uint64_t want = later[i].want;
+		int r;
+
+		if (!later[i].vpc[0] || (vpc_id && strcmp(later[i].vpc, vpc_id)) || want == later[i].done)
+			continue;
+		r = vpc_refresh_hosts(h, later[i].vpc, false);
+		if (r == 0 && !netsync_failed(later[i].vpc))
+			later[i].done = want;
+		else if (ret == 0)
+			ret = r < 0 ? r : -EIO;
+		/* a VPC that is gone has nothing left to refresh */
+		if (r == -ENOENT)
+			later[i].vpc[0] = '\0';
+	}
+	return ret;
+}
+
+void vpc_refresh_later_instance(struct hostd *h, const char *instance_id)
+{
+	sqlite3_stmt *st = store_stmt(h->store, "SELECT DISTINCT vpc_id FROM enis WHERE instance_id = ?1");
+	char vpcs[8][ID_MAX];     /* at most 8 ENIs per instance */
+	size_t n = 0;
+
+	if (!st)
+		return;
+	sqlite3_bind_text(st, 1, instance_id, -1, SQLITE_STATIC);
+	while (n < 8 && sqlite3_step(st) == SQLITE_ROW)
+		snprintf(vpcs[n++], ID_MAX, "%s", store_text(st, 0));
+	sqlite3_reset(st);
+	for (size_t i = 0; i < n; i++)
+		vpc_refresh_later(h, vpcs[i]);
+}
+
 int subnet_teardown(struct hostd *h, const char *vpc_id, const char *subnet_id)
 {
 	char pid[4200], leaf[ID_MAX + 8], ns[64], br[16];
@@ -896,12 +966,22 @@ int eni_wires(struct hostd *h, const char *instance_id, struct eni_wire *out, si
 	}
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return -EIO;
+	/* A launch needs the namespace, dnsmasq and rules that match the
+	 * store. The API handler that made the ENI applied them already, so
+	 * redo the whole VPC (a few hundred ms of ip/iptables runs on every
+	 * launch) only when something is missing or the last apply failed. */
 	for (size_t i = 0; realize && i < *n; i++) {
+		struct vpc_row v;
+		bool ok;
 		int r;
 
 		if (i > 0 && !strcmp(out[i].vpc, out[i - 1].vpc))
 			continue;
-		if ((r = vpc_realize(h, out[i].vpc)) < 0)
+		if ((r = load_vpc(h, out[i].vpc, &v)) < 0)
+			return r;
+		ok = vpc_healthy(h, &v) && !netsync_failed(v.id);
+		vpc_row_free(&v);
+		if (!ok && (r = vpc_realize(h, out[i].vpc)) < 0)
 			return r;
 	}
 	return 0;

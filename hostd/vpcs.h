@@ -99,6 +99,17 @@ int vpc_realize(struct hostd *h, const char *vpc_id);
  * while the old in-memory lease lasts, so the DHCP servers restart (static
  * leases and dhcp-authoritative: running guests renew as before). */
 int vpc_refresh_hosts(struct hostd *h, const char *vpc_id, bool removed);
+/* Deferred vpc_refresh_hosts, for API handlers whose change only matters
+ * once an instance launches (RunInstances, StartInstances): the launch
+ * does it while libvirt starts QEMU, instead of the request waiting for
+ * it. vpc_refresh_due() does every refresh asked for before its call
+ * (the caller holds h->lock throughout); 0, or the first failure. The
+ * reconciler's tick calls vpc_refresh_due(h, NULL) for all VPCs, so an
+ * asked-for refresh happens even when no launch comes. */
+void vpc_refresh_later(struct hostd *h, const char *vpc_id);
+int vpc_refresh_due(struct hostd *h, const char *vpc_id);
+/* vpc_refresh_later for every VPC the instance has an ENI in. */
+void vpc_refresh_later_instance(struct hostd *h, const char *instance_id);
 /* Host side teardown (rows are the caller's business). */
 int subnet_teardown(struct hostd *h, const char *vpc_id, const char *subnet_id);
 int vpc_teardown(struct hostd *h, const char *vpc_id);

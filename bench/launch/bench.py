@@ -136,7 +136,7 @@ def main():
         iid = r["Instances"][0]["InstanceId"]
         wait_file_marker(os.path.join(h.state, "instances", iid, "console.log"), time.monotonic())
         wait_terminated(h.ec2, [iid])
-        hostd_t, api_t, bare_t = [], [], []
+        hostd_t, api_t, bare_t, measured = [], [], [], []
         for i in range(a.runs):
             # interleave the two so machine noise hits both alike
             bare_t.append(bare_boot(a.ami, work, i))
@@ -144,6 +144,7 @@ def main():
             r = h.ec2.run_instances(ImageId=ami, InstanceType="t3.nano", MinCount=1, MaxCount=1)
             api_t.append(time.monotonic() - t0)
             iid = r["Instances"][0]["InstanceId"]
+            measured.append(iid)
             hostd_t.append(wait_file_marker(os.path.join(h.state, "instances", iid, "console.log"), t0))
             wait_terminated(h.ec2, [iid])
         t0 = time.monotonic()
@@ -152,6 +153,13 @@ def main():
         wait_running(h.ec2, iids)
         batch = time.monotonic() - t0
         wait_terminated(h.ec2, iids)
+        # hostd's own account of each measured launch (hostd/instances.c)
+        steps = {}
+        for m in re.finditer(r"(i-[0-9a-f]+): started in (\d+) ms: taps (\d+), disk (\d+), libvirt (\d+) "
+                             r"\(metadata and network alongside\), wiring (\d+)", open(h.log).read()):
+            if m.group(1) in measured:
+                for k, v in zip(("start", "taps", "disk", "libvirt", "wiring"), m.groups()[1:]):
+                    steps.setdefault(k, []).append(int(v))
     finally:
         h.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -168,6 +176,7 @@ def main():
         "median_paired_ratio": round(paired, 3),
         "run_instances_api_p50_ms": round(statistics.median(api_t) * 1000, 1),
         "batch": a.batch, "batch_all_running_s": round(batch, 3),
+        "hostd_start_steps_median_ms": {k: statistics.median(v) for k, v in steps.items()},
     }
     print(json.dumps(res, indent=2))
     print("launch to first marker: hostd %.2f s, bare QEMU %.2f s, ratio of medians %.3f, median of paired "
