@@ -13,6 +13,7 @@
 
 #include <openssl/crypto.h>
 
+#include "hostd/act_iam.h"
 #include "hostd/actions.h"
 #include "hostd/config.h"
 #include "hostd/hostca.h"
@@ -358,8 +359,50 @@ static int identity(struct hostd *h, const struct inst *in, const char *ip, stru
 	return ret;
 }
 
+static void iso_time(char out[32], int64_t ms)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* iam/ only while a profile is associated, in EC2's JSON layout: info, and
+ * security-credentials/<role> with the association's current credentials. */
+static int iam(struct hostd *h, const struct inst *in, struct tree *t)
+{
+	struct iam_tree c;
+	char p[512], upd[32], exp[32];
+	struct buf *b;
+	int ret = iam_tree_creds(h, in->id, &c);
+
+	if (ret == -ENOENT)
+		return 0;
+	if (ret < 0)
+		return ret;
+	iso_time(upd, c.issued_ms);
+	iso_time(exp, c.cred.expires_ms);
+	b = tree_add(t, "meta-data/iam/info");
+	buf_printf(b, "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : \"%s\",\n  \"InstanceProfileArn\" : ", upd);
+	json_str(b, c.arn);
+	buf_printf(b, ",\n  \"InstanceProfileId\" : \"%s\"\n}", c.profile_id);
+	if (!path(p, "meta-data/iam/security-credentials/%s", c.role))
+		return -ENAMETOOLONG;
+	b = tree_add(t, p);
+	buf_printf(b, "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : \"%s\",\n  \"Type\" : \"AWS-HMAC\",\n"
+		      "  \"AccessKeyId\" : \"%s\",\n  \"SecretAccessKey\" : ", upd, c.cred.access_key);
+	json_str(b, c.cred.secret_key);
+	buf_adds(b, ",\n  \"Token\" : ");
+	json_str(b, c.cred.session_token);
+	buf_printf(b, ",\n  \"Expiration\" : \"%s\"\n}", exp);
+	OPENSSL_cleanse(&c, sizeof(c));
+	return 0;
+}
+
 static int build(struct hostd *h, const struct inst *in, struct tree *t)
 {
+	int ret;
 	char zid[64], ip[16] = "", domain[200];
 
 	put(t, "meta-data/ami-id", "%s", in->image);
@@ -394,6 +437,8 @@ static int build(struct hostd *h, const struct inst *in, struct tree *t)
 	}
 	if (!strcmp(in->tags, "enabled"))
 		instance_tags(h, in, t);
+	if ((ret = iam(h, in, t)) < 0)
+		return ret;
 	put(t, "dynamic/fws/instance-monitoring", "disabled");
 	if (in->user_data.len)
 		buf_add(tree_add(t, "user-data"), in->user_data.data, in->user_data.len);
