@@ -68,6 +68,17 @@ static int64_t refresh_ms(const struct hostd *h)
 	return (int64_t)(s > 0 ? s : h->cfg->iam_credential_lifetime_s / 6) * 1000;
 }
 
+int64_t iam_identity_period(const struct hostd *h, int64_t now, int64_t *issued_ms, int64_t *expires_ms)
+{
+	int64_t step = lifetime_ms(h) - refresh_ms(h), k = now / step;
+
+	if (issued_ms)
+		*issued_ms = k * step;
+	if (expires_ms)
+		*expires_ms = k * step + lifetime_ms(h);
+	return k;
+}
+
 /* --- request parameters ---------------------------------------------------- */
 
 /* arn:aws:iam::<12 digits>:instance-profile/[path/]name -> account, name. */
@@ -563,11 +574,18 @@ static size_t collect(sqlite3_stmt *st, char (**ids)[ID_MAX])
 
 void iam_tick(struct hostd *h)
 {
+	/* Only the reconciler thread gets here; at start every tree was just
+	 * written with the current period. */
+	static int64_t identity_period = -1;
 	struct store *s = h->store;
 	char(*ids)[ID_MAX];
 	sqlite3_stmt *st;
-	int64_t now = now_ms();
+	int64_t now = now_ms(), period = iam_identity_period(h, now, NULL, NULL);
 	size_t n;
+
+	if (identity_period >= 0 && period != identity_period)
+		imdstree_refresh_running(h);
+	identity_period = period;
 
 	/* Associations of instances that are gone end with them. */
 	st = store_stmt(s, "UPDATE iam_assocs SET state = 'disassociated', ended_ms = COALESCE(ended_ms, ?1) "

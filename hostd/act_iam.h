@@ -46,8 +46,15 @@ struct iam_tree {
  * profile left the config). With h->lock held. */
 int iam_tree_creds(struct hostd *h, const char *instance_id, struct iam_tree *out);
 
+/* The instance identity credentials (identity-credentials/ec2/) are
+ * issued per period of lifetime - refresh seconds and live lifetime
+ * seconds, like role credentials: the current period at now_ms, and when
+ * its set was issued and expires. */
+int64_t iam_identity_period(const struct hostd *h, int64_t now_ms, int64_t *issued_ms, int64_t *expires_ms);
+
 /* The reconciler's share, every pass, with h->lock held: association
  * states move on (their trees rewritten), credentials due for rotation are
  * replaced in the tree, associations of terminated instances end, and
- * credentials long expired are forgotten. */
+ * credentials long expired are forgotten; every running instance's tree
+ * is rewritten when a new identity credential period begins. */
 void iam_tick(struct hostd *h);

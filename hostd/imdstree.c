@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "hostd/act_iam.h"
 #include "hostd/actions.h"
@@ -400,6 +402,67 @@ static int iam(struct hostd *h, const struct inst *in, struct tree *t)
 	return 0;
 }
 
+static int token_key(const char *idir, unsigned char key[32]);
+
+/* Label || period, keyed with the instance's token key: the identity
+ * credentials of one period, the same at every rewrite of the tree and
+ * unguessable without the key. */
+static void derive(const unsigned char key[32], const char *label, int64_t period, unsigned char out[32])
+{
+	unsigned char msg[64];
+	unsigned int len = 32;
+	size_t n = strlen(label);
+
+	memcpy(msg, label, n);
+	for (int i = 0; i < 8; i++)
+		msg[n + i] = (unsigned char)((uint64_t)period >> (56 - 8 * i));
+	HMAC(EVP_sha256(), key, 32, msg, n + 8, out, &len);
+}
+
+/* identity-credentials/ec2/: the instance identity role EC2 gives every
+ * instance (for EC2 features to recognise the instance, with no API
+ * permissions). Served in EC2's layout, rotating like role credentials;
+ * hostd's API does not know these keys (AuthFailure). */
+static int identity_creds(struct hostd *h, const struct inst *in, struct tree *t)
+{
+	static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned char key[32], m[3][32];
+	char idir[4200], ak[21], sk[41], upd[32], exp[32], *tok;
+	int64_t issued, expires, period = iam_identity_period(h, now_ms(), &issued, &expires);
+	struct buf *b;
+	int ret;
+
+	if ((ret = instance_dir(h, in->id, idir, sizeof(idir))) < 0 || (ret = token_key(idir, key)) < 0)
+		return ret;
+	derive(key, "ec2-instance-key", period, m[0]);
+	derive(key, "ec2-instance-secret", period, m[1]);
+	memcpy(ak, "ASIA", 4);
+	for (int i = 0; i < 16; i++)
+		ak[4 + i] = b32[m[0][i] & 31];
+	ak[20] = '\0';
+	for (int i = 0; i < 40; i++)
+		sk[i] = b64[m[1][i % 32] >> (i < 32 ? 2 : 0) & 63];
+	sk[40] = '\0';
+	derive(key, "ec2-instance-token-1", period, m[0]);
+	derive(key, "ec2-instance-token-2", period, m[1]);
+	derive(key, "ec2-instance-token-3", period, m[2]);
+	tok = base64_encode(&m[0][0], sizeof(m));
+	iso_time(upd, issued);
+	iso_time(exp, expires);
+	put(t, "meta-data/identity-credentials/ec2/info",
+	    "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : \"%s\",\n  \"AccountId\" : \"%s\"\n}", upd, in->account);
+	b = tree_add(t, "meta-data/identity-credentials/ec2/security-credentials/ec2-instance");
+	buf_printf(b, "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : \"%s\",\n  \"Type\" : \"AWS-HMAC\",\n"
+		      "  \"AccessKeyId\" : \"%s\",\n  \"SecretAccessKey\" : \"%s\",\n  \"Token\" : \"%s\",\n"
+		      "  \"Expiration\" : \"%s\"\n}", upd, ak, sk, tok, exp);
+	free(tok);
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(m, sizeof(m));
+	OPENSSL_cleanse(sk, sizeof(sk));
+	return 0;
+}
+
 static int build(struct hostd *h, const struct inst *in, struct tree *t)
 {
 	int ret;
@@ -437,7 +500,7 @@ static int build(struct hostd *h, const struct inst *in, struct tree *t)
 	}
 	if (!strcmp(in->tags, "enabled"))
 		instance_tags(h, in, t);
-	if ((ret = iam(h, in, t)) < 0)
+	if ((ret = iam(h, in, t)) < 0 || (ret = identity_creds(h, in, t)) < 0)
 		return ret;
 	put(t, "dynamic/fws/instance-monitoring", "disabled");
 	if (in->user_data.len)

@@ -258,6 +258,18 @@ def test_role_credentials_from_the_guest(ienv):
             assert raw["Type"] == "AWS-HMAC" and re.fullmatch(r"ASIA[A-Z2-7]{16}", raw["AccessKeyId"])
             assert len(raw["SecretAccessKey"]) == 40 and len(raw["Token"]) > 100
 
+            # The instance identity role (every instance has one): EC2's
+            # layout, but hostd's API does not take these keys.
+            st, idinfo = imds_get(s, "meta-data/identity-credentials/ec2/info")
+            assert st == 200 and json.loads(idinfo)["AccountId"] == ACCOUNT_A[0], idinfo
+            st, ident = imds_get(s, "meta-data/identity-credentials/ec2/security-credentials/ec2-instance")
+            ident = json.loads(ident)
+            assert ident["Type"] == "AWS-HMAC" and re.fullmatch(r"ASIA[A-Z2-7]{16}", ident["AccessKeyId"])
+            assert ident["AccessKeyId"] != raw["AccessKeyId"] and len(ident["SecretAccessKey"]) == 40
+            with pytest.raises(ClientError) as e:
+                temp_client(ienv, ident).describe_instances()
+            assert code(e)[0] == "AuthFailure"
+
             # botocore's own IMDS fetcher and default credential chain.
             out = json.loads(s.python(FETCH).stdout)
             f, chain = out["fetcher"], out["chain"]
