@@ -73,16 +73,17 @@ static const struct api_param p_import_key_pair[] = {
 	{ "KeyName", P_STR }, { "PublicKeyMaterial", P_B64 }, TAGSPEC, DRYRUN, END,
 };
 
+/* The association actions have no DryRun in EC2's model. */
 #define IIP { "IamInstanceProfile.Arn", P_STR }, { "IamInstanceProfile.Name", P_STR }
 static const struct api_param p_associate_iam_instance_profile[] = {
-	IIP, { "InstanceId", P_STR }, DRYRUN, END,
+	IIP, { "InstanceId", P_STR }, END,
 };
-static const struct api_param p_disassociate_iam_instance_profile[] = { { "AssociationId", P_STR }, DRYRUN, END };
+static const struct api_param p_disassociate_iam_instance_profile[] = { { "AssociationId", P_STR }, END };
 static const struct api_param p_replace_iam_instance_profile_association[] = {
-	IIP, { "AssociationId", P_STR }, DRYRUN, END,
+	IIP, { "AssociationId", P_STR }, END,
 };
 static const struct api_param p_describe_iam_instance_profile_associations[] = {
-	{ "AssociationId.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
+	{ "AssociationId.N", P_STR }, FILTERS, PAGING, END,
 };
 
 static const struct api_param p_run_instances[] = {
