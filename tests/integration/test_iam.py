@@ -46,6 +46,7 @@ def ienv():
     d = tempfile.mkdtemp(prefix="hostd-iam-")
     e = Env(Hostd(os.path.join(d, "state"), config()))
     e.ami = import_tiny(e.client())
+    e.ami_b = import_tiny(e.client(ACCOUNT_B))
     yield e
     finish(e, d)
     cleanup_net(os.path.join(d, "state"))
@@ -289,6 +290,30 @@ def test_role_credentials_from_the_guest(ienv):
             assert [(x["Key"], x["Value"]) for x in a.describe_tags(
                 Filters=[{"Name": "resource-id", "Values": [iid]}])["Tags"]] == [("by", "role")]
             assert b.describe_instances()["Reservations"] == []
+
+            # Account B's role credentials (an instance of B's, its tree
+            # read on the host) act as B: A's instance is out of sight and
+            # out of reach.
+            bid = run(b, ienv.ami_b, IamInstanceProfile={"Name": "other"})["InstanceId"]
+            try:
+                f = os.path.join(ienv.hostd.state_dir, "instances", bid, "imds", "meta-data", "iam",
+                                 "security-credentials", "other-role")
+                deadline = time.time() + 60
+                while not os.path.exists(f) and time.time() < deadline:
+                    time.sleep(0.3)
+                with open(f) as fh:
+                    tb = temp_client(ienv, json.load(fh))
+                seen = [i["InstanceId"] for r in tb.describe_instances()["Reservations"] for i in r["Instances"]]
+                assert seen == [bid]
+                assert [k["KeyName"] for k in tb.describe_key_pairs()["KeyPairs"]] == ["b-only"]
+                with pytest.raises(ClientError) as e:
+                    tb.create_tags(Resources=[iid], Tags=[{"Key": "from", "Value": "b"}])
+                assert code(e)[0] == "InvalidInstanceID.NotFound", code(e)
+                with pytest.raises(ClientError) as e:
+                    tb.terminate_instances(InstanceIds=[iid])
+                assert code(e)[0] == "InvalidInstanceID.NotFound", code(e)
+            finally:
+                b.terminate_instances(InstanceIds=[bid])
 
             # A presigned GET carries the token as X-Amz-Security-Token.
             url = t.generate_presigned_url("describe_instances", Params={"InstanceIds": [iid]}, ExpiresIn=60,
