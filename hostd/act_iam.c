@@ -219,7 +219,7 @@ static void write_assoc(struct xml *x, const struct assoc *a, const char *tag)
 
 int iam_write_instance(struct api_req *r, const char *instance_id)
 {
-	struct assoc a;
+	struct assoc a = { 0 };
 	int ret = live_assoc(r->h, instance_id, &a);
 
 	if (ret == -ENOENT)
@@ -232,7 +232,7 @@ int iam_write_instance(struct api_req *r, const char *instance_id)
 
 void iam_instance_arn(struct hostd *h, const char *instance_id, char *out, size_t len)
 {
-	struct assoc a;
+	struct assoc a = { 0 };
 
 	out[0] = '\0';
 	if (live_assoc(h, instance_id, &a) == 0)
@@ -305,7 +305,7 @@ static int set_state(struct hostd *h, const char *id, const char *state, bool en
 static int answer(struct api_req *r, const char *id)
 {
 	sqlite3_stmt *st = store_stmt(r->h->store, "SELECT " ASSOC_COLS " FROM iam_assocs WHERE id = ?1");
-	struct assoc a;
+	struct assoc a = { 0 };
 
 	if (!st)
 		return api_err_internal(r);
@@ -336,7 +336,7 @@ int act_associate_iam_instance_profile(struct api_req *r)
 	const struct config_profile *p;
 	const char *iid;
 	char id[ID_MAX];
-	struct assoc cur;
+	struct assoc cur = { 0 };
 	int ret;
 
 	if ((ret = need_profile(r, &p)) < 0 || (ret = api_need_str(r, "InstanceId", &iid)) < 0 ||
@@ -358,7 +358,7 @@ int act_associate_iam_instance_profile(struct api_req *r)
 int act_disassociate_iam_instance_profile(struct api_req *r)
 {
 	const char *aid;
-	struct assoc a;
+	struct assoc a = { 0 };
 	int ret;
 
 	if ((ret = api_need_str(r, "AssociationId", &aid)) < 0 || (ret = find_assoc(r, aid, &a)) < 0)
@@ -378,7 +378,7 @@ int act_replace_iam_instance_profile_association(struct api_req *r)
 	const struct config_profile *p;
 	const char *aid;
 	char id[ID_MAX];
-	struct assoc a;
+	struct assoc a = { 0 };
 	int ret;
 
 	if ((ret = need_profile(r, &p)) < 0 || (ret = api_need_str(r, "AssociationId", &aid)) < 0 ||
@@ -443,7 +443,7 @@ int act_describe_iam_instance_profile_associations(struct api_req *r)
 		sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
 	xml_open(&r->x, "iamInstanceProfileAssociationSet");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct assoc a;
+		struct assoc a = { 0 };
 
 		assoc_from_row(st, &a);
 		if (nids && !strv_contains(ids, nids, a.id))
@@ -536,7 +536,7 @@ static int mint(struct hostd *h, const struct assoc *a, struct iam_tree *out)
 int iam_tree_creds(struct hostd *h, const char *instance_id, struct iam_tree *out)
 {
 	const struct config_profile *p;
-	struct assoc a;
+	struct assoc a = { 0 };
 	int ret;
 
 	memset(out, 0, sizeof(*out));
@@ -621,7 +621,7 @@ void iam_tick(struct hostd *h)
 		sqlite3_bind_int64(st, 1, now + refresh_ms(h));
 	n = collect(st, &ids);
 	for (size_t i = 0; i < n; i++) {
-		struct assoc a;
+		struct assoc a = { 0 };
 
 		if (live_assoc(h, ids[i], &a) == 0 && config_profile_find(h->cfg, a.account, a.profile))
 			imdstree_refresh(h, ids[i]);
