@@ -401,3 +401,45 @@ def test_rotation_disassociation_expiry(ienv):
     finally:
         a.terminate_instances(InstanceIds=[iid])
         wait_state(a, [iid], "terminated")
+
+
+def test_credentials_survive_a_restart():
+    """Associations and credentials are state: a restarted hostd (guests run
+    on) still accepts the set it handed out, serves it in the tree and
+    rotates on schedule."""
+    d = tempfile.mkdtemp(prefix="hostd-iam-")  # short: libvirt's socket paths
+    e = Env(Hostd(os.path.join(d, "state"), config()))
+    try:
+        a = e.client()
+        ami = import_tiny(a)
+        iid = run(a, ami, IamInstanceProfile={"Name": "web"})["InstanceId"]
+        wait_state(a, [iid], "running")
+        f = os.path.join(e.hostd.state_dir, "instances", iid, "imds", "meta-data", "iam", "security-credentials",
+                         "web-role")
+        with open(f) as fh:
+            before = json.load(fh)
+        assert e.hostd.stop() == 0
+        e.hostd = Hostd(e.hostd.state_dir, config())
+        a = e.client()
+        with open(f) as fh:
+            after = json.load(fh)
+        # Unless it fell due meanwhile, the same set.
+        assert after["AccessKeyId"] == before["AccessKeyId"] or after["LastUpdated"] > before["LastUpdated"]
+        assert temp_client(e, before).describe_instances(InstanceIds=[iid])["Reservations"]
+        (assoc,) = a.describe_iam_instance_profile_associations()["IamInstanceProfileAssociations"]
+        assert assoc["State"] == "associated" and assoc["InstanceId"] == iid
+        deadline = time.time() + LIFETIME
+        while time.time() < deadline:
+            with open(f) as fh:
+                now = json.load(fh)
+            if now["AccessKeyId"] != before["AccessKeyId"]:
+                break
+            time.sleep(0.5)
+        assert now["AccessKeyId"] != before["AccessKeyId"], "no rotation after the restart"
+        assert temp_client(e, now).describe_instances(InstanceIds=[iid])["Reservations"]
+        a.terminate_instances(InstanceIds=[iid])
+        wait_state(a, [iid], "terminated")
+    finally:
+        finish(e, d)
+        cleanup_net(os.path.join(d, "state"))
+        shutil.rmtree(d, ignore_errors=True)
