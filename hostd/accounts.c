@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -201,6 +202,39 @@ int accounts_add_temporary(struct store *s, const char *account_id, const char *
 	sqlite3_bind_text(st, 3, account_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, session_token, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, expires_ms);
+	return sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+}
+
+int accounts_mint_temporary(struct store *s, const char *account_id, int64_t expires_ms, struct credential *c)
+{
+	unsigned char tok[96];
+	char *b64;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	memcpy(c->access_key, "ASIA", 4);
+	random_chars(c->access_key + 4, 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
+	random_chars(c->secret_key, 40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+	/* Opaque to clients, as STS's are: random, so it carries nothing a
+	 * guest could read or forge. */
+	if (random_bytes(tok, sizeof(tok)) < 0)
+		return -EIO;
+	b64 = base64_encode(tok, sizeof(tok));
+	snprintf(c->session_token, sizeof(c->session_token), "%s", b64);
+	free(b64);
+	snprintf(c->account_id, sizeof(c->account_id), "%s", account_id);
+	c->expires_ms = expires_ms;
+	r = accounts_add_temporary(s, account_id, c->access_key, c->secret_key, c->session_token, expires_ms);
+	return r;
+}
+
+int accounts_purge_temporary(struct store *s, int64_t cutoff_ms)
+{
+	sqlite3_stmt *st = store_stmt(s, "DELETE FROM credentials WHERE source = 'temporary' AND expires_ms < ?1");
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, cutoff_ms);
 	return sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
 }
 

@@ -21,7 +21,13 @@ struct credential {
 int accounts_sync(struct store *s, const struct config *cfg, const char *state_dir);
 /* 0, -ENOENT for an unknown key, or -EIO. */
 int accounts_lookup(struct store *s, const char *access_key, struct credential *out);
-/* Adds temporary credentials for account (used by IAM roles later). */
+/* Adds temporary credentials for account. */
 int accounts_add_temporary(struct store *s, const char *account_id, const char *access_key,
 			   const char *secret_key, const char *session_token, int64_t expires_ms);
+/* Mints temporary credentials for account valid until expires_ms: an
+ * ASIA + 16 character key, a 40 character secret and an opaque session
+ * token, stored like every key (the secret is needed to verify SigV4). */
+int accounts_mint_temporary(struct store *s, const char *account_id, int64_t expires_ms, struct credential *out);
+/* Forgets temporary credentials that expired before cutoff_ms. */
+int accounts_purge_temporary(struct store *s, int64_t cutoff_ms);
 bool accounts_exists(struct store *s, const char *account_id);

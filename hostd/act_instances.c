@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "hostd/act_iam.h"
 #include "hostd/act_imds.h"
 #include "hostd/actions.h"
 #include "hostd/api.h"
@@ -259,6 +260,8 @@ static int write_instance(struct api_req *r, const struct inst *in)
 		}
 	}
 	xml_text(x, "hypervisor", "xen");
+	if (iam_write_instance(r, in->id) < 0)
+		return -EIO;
 	xml_bool(x, "ebsOptimized", false);
 	xml_bool(x, "enaSupport", true);
 	xml_open(x, "cpuOptions");
@@ -309,7 +312,8 @@ static const char *const inst_filters[] = {
 	"current-instance-boot-mode", "vpc-id", "private-ip-address", "private-dns-name", "instance.group-name",
 	"network-interface.network-interface-id", "network-interface.mac-address", "network-interface.subnet-id",
 	"network-interface.vpc-id", "network-interface.addresses.private-ip-address", "network-interface.status",
-	"network-interface.attachment.device-index", "network-interface.group-id", "ip-address", "dns-name", NULL,
+	"network-interface.attachment.device-index", "network-interface.group-id", "ip-address", "dns-name",
+	"iam-instance-profile.arn", NULL,
 };
 
 static int inst_fbag(struct api_req *r, const struct inst *in, struct fbag *b)
@@ -320,6 +324,13 @@ static int inst_fbag(struct api_req *r, const struct inst *in, struct fbag *b)
 
 	fbag_add(b, "instance-id", in->id);
 	fbag_add(b, "instance-state-name", in->state);
+	{
+		char arn[300];
+
+		iam_instance_arn(r->h, in->id, arn, sizeof(arn));
+		if (arn[0])
+			fbag_own_pair(b, xstrdup("iam-instance-profile.arn"), xstrdup(arn));
+	}
 	{
 		char pub[16], pubdns[128];
 
@@ -557,6 +568,7 @@ struct run_req {
 	const char *private_ip;
 	char gids[5][ID_MAX];
 	size_t ngids;
+	const struct config_profile *profile; /* IamInstanceProfile, or NULL */
 };
 
 /* SHA-256 over the request's parameters, so a reused ClientToken with
@@ -878,7 +890,8 @@ static int parse_run(struct api_req *r, struct run_req *q)
 			      "Cannot specify a private IP address when launching more than one instance.");
 		goto out;
 	}
-	if ((ret = parse_metadata_options(r, q)) < 0 || (ret = parse_bdm(r, q)) < 0)
+	if ((ret = parse_metadata_options(r, q)) < 0 || (ret = parse_bdm(r, q)) < 0 ||
+	    (ret = iam_profile_param(r, "IamInstanceProfile", &q->profile)) < 0)
 		goto out;
 	if ((ret = tags_from_specs_of(r, "instance volume", "instance", &q->itags)) < 0 ||
 	    (ret = tags_from_specs_of(r, "instance volume", "volume", &q->vtags)) < 0)
@@ -1060,6 +1073,12 @@ static int insert_instance(struct api_req *r, const struct run_req *q, const cha
 	if (tags_set(s, r->account_id, id, "instance", &q->itags) < 0 ||
 	    tags_set(s, r->account_id, vol, "volume", &q->vtags) < 0)
 		return -EIO;
+	if (q->profile) {
+		char assoc[ID_MAX];
+
+		if (iam_assoc_insert(r->h, r->account_id, id, q->profile->name, assoc) < 0)
+			return -EIO;
+	}
 	{
 		const char *gp[5];
 		struct eni_new en = { .sn = &q->sn, .ip = q->private_ip, .groups = gp, .ngroups = q->ngids,

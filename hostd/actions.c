@@ -1,6 +1,7 @@
 /* The action table: one row per EC2 action, sorted by name (binary search;
  * a unit test checks the order). Each row lists the parameters the action
  * accepts; anything else is UnknownParameter. */
+#include "hostd/act_iam.h"
 #include "hostd/act_imds.h"
 #include "hostd/actions.h"
 
@@ -72,6 +73,19 @@ static const struct api_param p_import_key_pair[] = {
 	{ "KeyName", P_STR }, { "PublicKeyMaterial", P_B64 }, TAGSPEC, DRYRUN, END,
 };
 
+/* The association actions have no DryRun in EC2's model. */
+#define IIP { "IamInstanceProfile.Arn", P_STR }, { "IamInstanceProfile.Name", P_STR }
+static const struct api_param p_associate_iam_instance_profile[] = {
+	IIP, { "InstanceId", P_STR }, END,
+};
+static const struct api_param p_disassociate_iam_instance_profile[] = { { "AssociationId", P_STR }, END };
+static const struct api_param p_replace_iam_instance_profile_association[] = {
+	IIP, { "AssociationId", P_STR }, END,
+};
+static const struct api_param p_describe_iam_instance_profile_associations[] = {
+	{ "AssociationId.N", P_STR }, FILTERS, PAGING, END,
+};
+
 static const struct api_param p_run_instances[] = {
 	{ "ImageId", P_STR }, { "InstanceType", P_STR }, { "MinCount", P_INT }, { "MaxCount", P_INT },
 	{ "KeyName", P_STR }, { "UserData", P_B64 }, { "SecurityGroupId.N", P_STR }, { "SecurityGroup.N", P_STR },
@@ -83,7 +97,7 @@ static const struct api_param p_run_instances[] = {
 	{ "BlockDeviceMapping.N.Ebs.VolumeType", P_STR }, { "BlockDeviceMapping.N.Ebs.SnapshotId", P_STR },
 	{ "MetadataOptions.HttpTokens", P_STR }, { "MetadataOptions.HttpPutResponseHopLimit", P_INT },
 	{ "MetadataOptions.HttpEndpoint", P_STR }, { "MetadataOptions.HttpProtocolIpv6", P_STR },
-	{ "MetadataOptions.InstanceMetadataTags", P_STR }, { "PrivateIpAddress", P_STR }, TAGSPEC, DRYRUN, END,
+	{ "MetadataOptions.InstanceMetadataTags", P_STR }, { "PrivateIpAddress", P_STR }, IIP, TAGSPEC, DRYRUN, END,
 };
 static const struct api_param p_describe_instances[] = {
 	{ "InstanceId.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
@@ -302,6 +316,7 @@ const struct api_action api_actions[] = {
 	{ "AllocateAddress", act_allocate_address, true, p_allocate_address },
 	{ "AssignPrivateIpAddresses", act_assign_private_ip_addresses, true, p_assign_private_ip_addresses },
 	{ "AssociateAddress", act_associate_address, true, p_associate_address },
+	{ "AssociateIamInstanceProfile", act_associate_iam_instance_profile, true, p_associate_iam_instance_profile },
 	{ "AttachInternetGateway", act_attach_internet_gateway, true, p_igw_vpc },
 	{ "AttachNetworkInterface", act_attach_network_interface, true, p_attach_network_interface },
 	{ "AttachVolume", act_attach_volume, true, p_attach_volume },
@@ -335,6 +350,8 @@ const struct api_action api_actions[] = {
 	{ "DescribeAccountAttributes", act_describe_account_attributes, false, p_describe_account_attributes },
 	{ "DescribeAddresses", act_describe_addresses, false, p_describe_addresses },
 	{ "DescribeAvailabilityZones", act_describe_availability_zones, false, p_describe_availability_zones },
+	{ "DescribeIamInstanceProfileAssociations", act_describe_iam_instance_profile_associations, false,
+	  p_describe_iam_instance_profile_associations },
 	{ "DescribeImageAttribute", act_describe_image_attribute, false, p_describe_image_attribute },
 	{ "DescribeImages", act_describe_images, false, p_describe_images },
 	{ "DescribeImportImageTasks", act_describe_import_image_tasks, false, p_describe_import_image_tasks },
@@ -358,6 +375,8 @@ const struct api_action api_actions[] = {
 	{ "DetachNetworkInterface", act_detach_network_interface, true, p_detach_network_interface },
 	{ "DetachVolume", act_detach_volume, true, p_detach_volume },
 	{ "DisassociateAddress", act_disassociate_address, true, p_disassociate_address },
+	{ "DisassociateIamInstanceProfile", act_disassociate_iam_instance_profile, true,
+	  p_disassociate_iam_instance_profile },
 	{ "GetConsoleOutput", act_get_console_output, false, p_get_console_output },
 	{ "GetConsoleScreenshot", act_get_console_screenshot, false, p_get_console_screenshot },
 	{ "GetInstanceMetadataDefaults", act_get_instance_metadata_defaults, false, p_dry_run_only },
@@ -375,6 +394,8 @@ const struct api_action api_actions[] = {
 	{ "RebootInstances", act_reboot_instances, true, p_instance_ids },
 	{ "RegisterImage", act_register_image, true, p_register_image },
 	{ "ReleaseAddress", act_release_address, true, p_release_address },
+	{ "ReplaceIamInstanceProfileAssociation", act_replace_iam_instance_profile_association, true,
+	  p_replace_iam_instance_profile_association },
 	{ "ReplaceNetworkAclAssociation", act_replace_network_acl_association, true, p_replace_network_acl_association },
 	{ "ReplaceNetworkAclEntry", act_replace_network_acl_entry, true, p_network_acl_entry },
 	{ "RevokeSecurityGroupEgress", act_revoke_security_group_egress, true, p_revoke_sg_egress },

@@ -373,8 +373,11 @@ static int authenticate(struct api_req *r, const struct api_http_in *in)
 		if (!auth.has_security_token || strlen(auth.security_token) != strlen(cred.session_token) ||
 		    !ct_equal(auth.security_token, cred.session_token, strlen(cred.session_token)))
 			return api_err(r, 401, "AuthFailure", "The security token included in the request is invalid.");
+		/* EC2 answers an expired session (an instance profile's old
+		 * credentials) with RequestExpired, a code the SDKs take as a
+		 * cue to fetch new credentials. */
 		if (cred.expires_ms && cred.expires_ms <= now_ms())
-			return api_err(r, 401, "AuthFailure", "The security token included in the request is expired");
+			return api_err(r, 400, "RequestExpired", "Request has expired.");
 	} else if (auth.has_security_token) {
 		return api_err(r, 401, "AuthFailure", "The security token included in the request is invalid.");
 	}

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,9 @@ void config_defaults(struct config *cfg)
 	cfg->default_vcpu_quota = 64;
 	cfg->stop_timeout_s = 120;
 	cfg->terminated_visible_s = 3600;
+	/* EC2's instance profile credentials last about 6 h and the next set
+	 * appears well before (here: an hour before) the old expires. */
+	cfg->iam_credential_lifetime_s = 21600;
 	/* TEST-NET-2 (RFC 5737): never routed, so nothing can be mistaken for a
 	 * real internet address. */
 	snprintf(cfg->public_cidr, sizeof(cfg->public_cidr), "198.51.100.0/24");
@@ -36,6 +40,8 @@ void config_defaults(struct config *cfg)
 
 void config_free(struct config *cfg)
 {
+	for (size_t i = 0; i < cfg->naccounts; i++)
+		free(cfg->accounts[i].profiles);
 	free(cfg->accounts);
 	cfg->accounts = NULL;
 	cfg->naccounts = 0;
@@ -174,6 +180,20 @@ static int host_key(struct config *cfg, const char *k, const char *v)
 			cfg->stop_timeout_s = (int)d;
 		return r;
 	}
+	if (!strcmp(k, "iam_credential_lifetime_s")) {
+		r = set_num(&d, v, 10);
+		if (r == 0 && d > 43200)
+			r = -EINVAL;
+		if (r == 0)
+			cfg->iam_credential_lifetime_s = (int)d;
+		return r;
+	}
+	if (!strcmp(k, "iam_credential_refresh_s")) {
+		r = set_num(&d, v, 1);
+		if (r == 0)
+			cfg->iam_credential_refresh_s = (int)d;
+		return r;
+	}
 	if (!strcmp(k, "import_dirs"))
 		return set_dirs(cfg->import_dirs, sizeof(cfg->import_dirs), v);
 	if (!strcmp(k, "terminated_visible_s")) {
@@ -198,8 +218,61 @@ static int throttle_key(struct config *cfg, const char *k, const char *v)
 	return -ENOENT;
 }
 
+/* IAM's name characters; a leading dot is refused too, as the metadata
+ * service cannot serve such a name (a role name is a path component). */
+static bool iam_name_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max || *s == '.')
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("+=,.@_-", *s))
+			return false;
+	return true;
+}
+
+/* "NAME:ROLE", or "NAME" for a role of the same name. */
+static int add_profile(struct config_account *a, const char *v)
+{
+	struct config_profile p;
+	const char *colon = strchr(v, ':');
+	size_t nlen = colon ? (size_t)(colon - v) : strlen(v);
+
+	memset(&p, 0, sizeof(p));
+	if (nlen >= sizeof(p.name))
+		return -EINVAL;
+	memcpy(p.name, v, nlen);
+	if (set_str(p.role, sizeof(p.role), colon ? colon + 1 : p.name) < 0)
+		return -EINVAL;
+	if (!iam_name_ok(p.name, 128) || !iam_name_ok(p.role, 64))
+		return -EINVAL;
+	for (size_t i = 0; i < a->nprofiles; i++)
+		if (!strcmp(a->profiles[i].name, p.name))
+			return -EEXIST;
+	a->profiles = realloc(a->profiles, (a->nprofiles + 1) * sizeof(p));
+	if (!a->profiles)
+		abort();
+	a->profiles[a->nprofiles++] = p;
+	return 0;
+}
+
+const struct config_profile *config_profile_find(const struct config *cfg, const char *account, const char *name)
+{
+	for (size_t i = 0; i < cfg->naccounts; i++) {
+		if (strcmp(cfg->accounts[i].id, account))
+			continue;
+		for (size_t j = 0; j < cfg->accounts[i].nprofiles; j++)
+			if (!strcmp(cfg->accounts[i].profiles[j].name, name))
+				return &cfg->accounts[i].profiles[j];
+	}
+	return NULL;
+}
+
 static int account_key(struct config_account *a, const char *k, const char *v)
 {
+	if (!strcmp(k, "instance_profile"))
+		return add_profile(a, v);
 	if (!strcmp(k, "access_key"))
 		return set_str(a->access_key, sizeof(a->access_key), v);
 	if (!strcmp(k, "secret_key"))
@@ -302,6 +375,11 @@ int config_parse(struct config *cfg, const char *text, char *err, size_t errlen)
 			r = -EINVAL;
 			goto out;
 		}
+		if (r == -EEXIST) {
+			fail(err, errlen, lineno, "%s declared twice", k);
+			r = -EINVAL;
+			goto out;
+		}
 		if (r < 0) {
 			fail(err, errlen, lineno, "bad value for '%s'", k);
 			r = -EINVAL;
@@ -323,6 +401,11 @@ int config_parse(struct config *cfg, const char *text, char *err, size_t errlen)
 				r = -EINVAL;
 				goto out;
 			}
+	}
+	if (cfg->iam_credential_refresh_s >= cfg->iam_credential_lifetime_s) {
+		snprintf(err, errlen, "iam_credential_refresh_s must be less than iam_credential_lifetime_s");
+		r = -EINVAL;
+		goto out;
 	}
 out:
 	if (r == 0 && !cfg->availability_zone[0]) {

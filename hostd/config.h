@@ -4,11 +4,20 @@
 #pragma once
 #include <stddef.h>
 
+/* An IAM instance profile the account may launch with (hostd has no IAM
+ * API: profiles are declared here) and the role its credentials stand for. */
+struct config_profile {
+	char name[129];              /* IAM's [A-Za-z0-9+=,.@_-], 1-128 */
+	char role[65];               /* the same characters, 1-64 */
+};
+
 struct config_account {
 	char id[13];
 	char access_key[129];
 	char secret_key[129];
 	int vcpu_quota;              /* 0: the host's default_vcpu_quota */
+	struct config_profile *profiles;
+	size_t nprofiles;
 };
 
 struct config {
@@ -47,6 +56,11 @@ struct config {
 	/* The namespace that plays the host for the uplink (tests); "": the
 	 * host's own. */
 	char public_uplink_netns[64];
+	/* Instance profile credentials: how long each set lives, and how long
+	 * before its expiry the next set is minted (0: a sixth of the
+	 * lifetime), while the old one stays valid until it expires. */
+	int iam_credential_lifetime_s;
+	int iam_credential_refresh_s;
 	struct config_account *accounts;
 	size_t naccounts;
 };
@@ -59,3 +73,6 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 /* Same, from a string (tests, fuzzing). */
 int config_parse(struct config *cfg, const char *text, char *err, size_t errlen);
 void config_free(struct config *cfg);
+/* The account's profile called name, or NULL. */
+const struct config_profile *config_profile_find(const struct config *cfg, const char *account,
+						 const char *name);

@@ -12,7 +12,10 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
+#include "hostd/act_iam.h"
 #include "hostd/actions.h"
 #include "hostd/config.h"
 #include "hostd/hostca.h"
@@ -358,8 +361,111 @@ static int identity(struct hostd *h, const struct inst *in, const char *ip, stru
 	return ret;
 }
 
+static void iso_time(char out[32], int64_t ms)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* iam/ only while a profile is associated, in EC2's JSON layout: info, and
+ * security-credentials/<role> with the association's current credentials. */
+static int iam(struct hostd *h, const struct inst *in, struct tree *t)
+{
+	struct iam_tree c;
+	char p[512], upd[32], exp[32];
+	struct buf *b;
+	int ret = iam_tree_creds(h, in->id, &c);
+
+	if (ret == -ENOENT)
+		return 0;
+	if (ret < 0)
+		return ret;
+	iso_time(upd, c.issued_ms);
+	iso_time(exp, c.cred.expires_ms);
+	b = tree_add(t, "meta-data/iam/info");
+	buf_printf(b, "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : \"%s\",\n  \"InstanceProfileArn\" : ", upd);
+	json_str(b, c.arn);
+	buf_printf(b, ",\n  \"InstanceProfileId\" : \"%s\"\n}", c.profile_id);
+	if (!path(p, "meta-data/iam/security-credentials/%s", c.role))
+		return -ENAMETOOLONG;
+	b = tree_add(t, p);
+	buf_printf(b, "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : \"%s\",\n  \"Type\" : \"AWS-HMAC\",\n"
+		      "  \"AccessKeyId\" : \"%s\",\n  \"SecretAccessKey\" : ", upd, c.cred.access_key);
+	json_str(b, c.cred.secret_key);
+	buf_adds(b, ",\n  \"Token\" : ");
+	json_str(b, c.cred.session_token);
+	buf_printf(b, ",\n  \"Expiration\" : \"%s\"\n}", exp);
+	OPENSSL_cleanse(&c, sizeof(c));
+	return 0;
+}
+
+static int token_key(const char *idir, unsigned char key[32]);
+
+/* Label || period, keyed with the instance's token key: the identity
+ * credentials of one period, the same at every rewrite of the tree and
+ * unguessable without the key. */
+static void derive(const unsigned char key[32], const char *label, int64_t period, unsigned char out[32])
+{
+	unsigned char msg[64];
+	unsigned int len = 32;
+	size_t n = strlen(label);
+
+	memcpy(msg, label, n);
+	for (int i = 0; i < 8; i++)
+		msg[n + i] = (unsigned char)((uint64_t)period >> (56 - 8 * i));
+	HMAC(EVP_sha256(), key, 32, msg, n + 8, out, &len);
+}
+
+/* identity-credentials/ec2/: the instance identity role EC2 gives every
+ * instance (for EC2 features to recognise the instance, with no API
+ * permissions). Served in EC2's layout, rotating like role credentials;
+ * hostd's API does not know these keys (AuthFailure). */
+static int identity_creds(struct hostd *h, const struct inst *in, struct tree *t)
+{
+	static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned char key[32], m[3][32];
+	char idir[4200], ak[21], sk[41], upd[32], exp[32], *tok;
+	int64_t issued, expires, period = iam_identity_period(h, now_ms(), &issued, &expires);
+	struct buf *b;
+	int ret;
+
+	if ((ret = instance_dir(h, in->id, idir, sizeof(idir))) < 0 || (ret = token_key(idir, key)) < 0)
+		return ret;
+	derive(key, "ec2-instance-key", period, m[0]);
+	derive(key, "ec2-instance-secret", period, m[1]);
+	memcpy(ak, "ASIA", 4);
+	for (int i = 0; i < 16; i++)
+		ak[4 + i] = b32[m[0][i] & 31];
+	ak[20] = '\0';
+	for (int i = 0; i < 40; i++)
+		sk[i] = b64[m[1][i % 32] >> (i < 32 ? 2 : 0) & 63];
+	sk[40] = '\0';
+	derive(key, "ec2-instance-token-1", period, m[0]);
+	derive(key, "ec2-instance-token-2", period, m[1]);
+	derive(key, "ec2-instance-token-3", period, m[2]);
+	tok = base64_encode(&m[0][0], sizeof(m));
+	iso_time(upd, issued);
+	iso_time(exp, expires);
+	put(t, "meta-data/identity-credentials/ec2/info",
+	    "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : \"%s\",\n  \"AccountId\" : \"%s\"\n}", upd, in->account);
+	b = tree_add(t, "meta-data/identity-credentials/ec2/security-credentials/ec2-instance");
+	buf_printf(b, "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : \"%s\",\n  \"Type\" : \"AWS-HMAC\",\n"
+		      "  \"AccessKeyId\" : \"%s\",\n  \"SecretAccessKey\" : \"%s\",\n  \"Token\" : \"%s\",\n"
+		      "  \"Expiration\" : \"%s\"\n}", upd, ak, sk, tok, exp);
+	free(tok);
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(m, sizeof(m));
+	OPENSSL_cleanse(sk, sizeof(sk));
+	return 0;
+}
+
 static int build(struct hostd *h, const struct inst *in, struct tree *t)
 {
+	int ret;
 	char zid[64], ip[16] = "", domain[200];
 
 	put(t, "meta-data/ami-id", "%s", in->image);
@@ -394,6 +500,8 @@ static int build(struct hostd *h, const struct inst *in, struct tree *t)
 	}
 	if (!strcmp(in->tags, "enabled"))
 		instance_tags(h, in, t);
+	if ((ret = iam(h, in, t)) < 0 || (ret = identity_creds(h, in, t)) < 0)
+		return ret;
 	put(t, "dynamic/fws/instance-monitoring", "disabled");
 	if (in->user_data.len)
 		buf_add(tree_add(t, "user-data"), in->user_data.data, in->user_data.len);

@@ -16,6 +16,7 @@
 
 #include "hostd/config.h"
 #include "hostd/hostd.h"
+#include "hostd/act_iam.h"
 #include "hostd/imdstree.h"
 #include "hostd/instances.h"
 #include "hostd/netsync.h"
@@ -681,6 +682,8 @@ static void pass(struct hostd *h)
 	/* VPC namespaces and dnsmasq: everything at start, then repairs. */
 	vpcs_reconcile(h, h->instmgr->first_pass);
 	netsync_retry(h);
+	/* instance profile states and credential rotation (their trees) */
+	iam_tick(h);
 	h->instmgr->first_pass = false;
 	if (load_work(h, &w, &n) < 0)
 		log_err("instance", "cannot read instances");

@@ -313,6 +313,24 @@ static const char *const migrations[] = {
 	"  http_endpoint TEXT,"
 	"  tags TEXT,"
 	"  tokens_enforced TEXT);",
+	/* 6: IAM instance profile associations (the profiles themselves are
+	 * config) and the role credentials minted for each; a credential's
+	 * secret, token and expiry live in `credentials` like every key. */
+	("CREATE TABLE iam_assocs ("
+	 "  id TEXT PRIMARY KEY,"
+	 "  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	 "  instance_id TEXT NOT NULL,"
+	 "  profile_name TEXT NOT NULL,"
+	 "  state TEXT NOT NULL,"
+	 "  created_ms INTEGER NOT NULL,"
+	 "  ended_ms INTEGER);"
+	 "CREATE INDEX iam_assocs_instance ON iam_assocs(instance_id);"
+	 "CREATE TABLE iam_creds ("
+	 "  access_key TEXT PRIMARY KEY,"
+	 "  assoc_id TEXT NOT NULL,"
+	 "  issued_ms INTEGER NOT NULL,"
+	 "  expires_ms INTEGER NOT NULL);"
+	 "CREATE INDEX iam_creds_assoc ON iam_creds(assoc_id, issued_ms);"),
 };
 
 static int migrate(struct store *s)

@@ -132,5 +132,5 @@ def test_session_token(env):
     c = env.client(("", "ASIAEXPIREDKEY000001", "tempsecret0123456789"), aws_session_token="tok-old")
     with pytest.raises(ClientError) as e:
         c.describe_key_pairs()
-    assert e.value.response["Error"]["Code"] == "AuthFailure"
+    assert e.value.response["Error"]["Code"] == "RequestExpired"
     assert "expired" in e.value.response["Error"]["Message"]

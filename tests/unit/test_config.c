@@ -278,6 +278,63 @@ static void test_accounts(void **state)
 		     "session_token", NULL);
 }
 
+static void test_instance_profiles(void **state)
+{
+	struct config cfg;
+	char text[1024], name[200];
+
+	expect_ok(&cfg, "[host]\niam_credential_lifetime_s = 30\niam_credential_refresh_s = 20\n"
+			"[account 111111111111]\naccess_key=" AK1 "\nsecret_key=" SK1 "\n"
+			"instance_profile = web:web-role\ninstance_profile = a+=,.@_-Z9\n"
+			"[account 222222222222]\naccess_key=" AK2 "\nsecret_key=" SK2 "\ninstance_profile = web\n");
+	assert_int_equal(cfg.iam_credential_lifetime_s, 30);
+	assert_int_equal(cfg.iam_credential_refresh_s, 20);
+	assert_int_equal(cfg.accounts[0].nprofiles, 2);
+	assert_string_equal(config_profile_find(&cfg, "111111111111", "web")->role, "web-role");
+	assert_string_equal(config_profile_find(&cfg, "111111111111", "a+=,.@_-Z9")->role, "a+=,.@_-Z9");
+	/* Each account its own profiles: the same name may mean another role. */
+	assert_string_equal(config_profile_find(&cfg, "222222222222", "web")->role, "web");
+	assert_null(config_profile_find(&cfg, "222222222222", "a+=,.@_-Z9"));
+	assert_null(config_profile_find(&cfg, "333333333333", "web"));
+	config_free(&cfg);
+
+	/* Defaults: 6 h, refresh left to the daemon (a sixth). */
+	expect_ok(&cfg, "");
+	assert_int_equal(cfg.iam_credential_lifetime_s, 21600);
+	assert_int_equal(cfg.iam_credential_refresh_s, 0);
+	config_free(&cfg);
+
+	/* 128-character names and 64-character roles are the longest. */
+	memset(name, 'n', 128);
+	name[128] = '\0';
+	snprintf(text, sizeof(text), "[account 111111111111]\naccess_key=" AK1 "\nsecret_key=" SK1
+		 "\ninstance_profile = %s:%.64s\n", name, name);
+	expect_ok(&cfg, text);
+	config_free(&cfg);
+	snprintf(text, sizeof(text), "[account 111111111111]\naccess_key=" AK1 "\nsecret_key=" SK1
+		 "\ninstance_profile = %sn\n", name);
+	expect_error(text, "line 4:", "instance_profile", NULL);
+	snprintf(text, sizeof(text), "[account 111111111111]\naccess_key=" AK1 "\nsecret_key=" SK1
+		 "\ninstance_profile = x:%.65sn\n", name);
+	expect_error(text, "line 4:", "instance_profile", NULL);
+
+	expect_error("[account 111111111111]\ninstance_profile = a/b\n", "line 2:", "instance_profile", NULL);
+	expect_error("[account 111111111111]\ninstance_profile = .x\n", "line 2:", NULL);
+	expect_error("[account 111111111111]\ninstance_profile = x:.y\n", "line 2:", NULL);
+	expect_error("[account 111111111111]\ninstance_profile = x:\n", "line 2:", NULL);
+	expect_error("[account 111111111111]\ninstance_profile = :role\n", "line 2:", NULL);
+	expect_error("[account 111111111111]\ninstance_profile = x:y:z\n", "line 2:", NULL);
+	expect_error("[account 111111111111]\ninstance_profile = x y\n", "line 2:", NULL);
+	expect_error("[account 111111111111]\ninstance_profile = p\ninstance_profile = p:q\n", "line 3:",
+		     "twice", NULL);
+	expect_error("[host]\ninstance_profile = p\n", "line 2:", "unknown key", NULL);
+	expect_error("[host]\niam_credential_lifetime_s = 9\n", "line 2:", NULL);
+	expect_error("[host]\niam_credential_lifetime_s = 43201\n", "line 2:", NULL);
+	expect_error("[host]\niam_credential_refresh_s = 0\n", "line 2:", NULL);
+	expect_error("[host]\niam_credential_lifetime_s = 60\niam_credential_refresh_s = 60\n",
+		     "iam_credential_refresh_s", NULL);
+}
+
 static void test_import_dirs(void **state)
 {
 	struct config cfg;
@@ -371,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_line_numbers),
 		cmocka_unit_test(test_accounts),
+		cmocka_unit_test(test_instance_profiles),
 		cmocka_unit_test(test_import_dirs),
 		cmocka_unit_test(test_errors_leave_defaults_usable),
 		cmocka_unit_test(test_load),
