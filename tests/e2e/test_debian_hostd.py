@@ -216,6 +216,10 @@ def test_debian_ami_cloud_init_from_hostd():
         raise
     finally:
         inet_down()
+        if os.environ.get("KEEP_CONSOLE"):  # the whole serial log, for debugging
+            for root, _, files in os.walk(os.path.join(state, "instances")):
+                if "console.log" in files:
+                    shutil.copy(os.path.join(root, "console.log"), os.environ["KEEP_CONSOLE"])
         rc = e.hostd.stop()
         log = e.hostd.read_log()
         kill_guests(state)
