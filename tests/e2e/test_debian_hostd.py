@@ -2,13 +2,14 @@
 build/ami/debian-12.qcow2 must take everything from hostd, with no seed
 disk. The test imports the AMI, creates a key pair and a security group
 opening port 22, and runs a t3.small in the default VPC with a `#!/bin/sh`
-user-data script. The proof is read on the console through
-GetConsoleOutput: the script prints what cloud-init made of the instance
-(datasource, instance-id, hostname, the default user's authorized_keys)
-and cloud-init's own final message names its datasource. Then the key
-pair's private key logs in over ssh on the instance's public IP, from a
-namespace this test plugs into hostd's br-public (as test_addresses.py
-does); it plays the internet, no traffic leaves the host.
+user-data script and HttpTokens=required (so cloud-init must use IMDSv2).
+The proof is read on the console through GetConsoleOutput: the script
+prints what cloud-init made of the instance (datasource, instance-id,
+hostname, the default user's authorized_keys) and cloud-init's own final
+message names its datasource. Then the key pair's private key logs in
+over ssh on the instance's public IP, from a namespace this test plugs
+into hostd's br-public (as test_addresses.py does); it plays the
+internet, no traffic leaves the host.
 
 Run by `make debian-hostd` (after `make debian-ami`); about 4-6 minutes
 under TCG, nearly all of it the guest's boot."""
@@ -22,7 +23,7 @@ import time
 import pytest
 
 from integration_conftest import ACCOUNT_A, ROOT, Env, Hostd, config_text
-from guests import console, import_tiny, kill_guests, wait_state
+from guests import console, kill_guests, wait_state
 
 DEBIAN_AMI = os.environ.get("DEBIAN_AMI") or os.path.join(ROOT, "build", "ami", "debian-12.qcow2")
 BOOT_TIMEOUT = int(os.environ.get("BOOT_TIMEOUT", "480"))
@@ -62,6 +63,20 @@ out=$(
 )
 printf '%%s\n' "$out" >/dev/ttyS0
 """
+
+
+def import_ami(ec2, path, timeout=300):
+    """ImportImage of a local qcow2; the AMI id once the task completes."""
+    task = ec2.import_image(Description="Debian 12 AMI",
+                            DiskContainers=[{"Format": "qcow2", "Url": "file://" + path}])["ImportTaskId"]
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        t = ec2.describe_import_image_tasks(ImportTaskIds=[task])["ImportImageTasks"][0]
+        if t["Status"] == "completed":
+            return t["ImageId"]
+        assert t["Status"] == "active", t
+        time.sleep(0.5)
+    raise AssertionError("import of %s did not complete in %ds" % (path, timeout))
 
 
 def sh(*argv, timeout=60, check=True):
@@ -133,7 +148,7 @@ def test_debian_ami_cloud_init_from_hostd():
     e = Env(Hostd(state, cfg))
     ec2 = e.client()
     try:
-        ami = import_tiny(ec2, path=DEBIAN_AMI, timeout=300)
+        ami = import_ami(ec2, DEBIAN_AMI)
         t_import = time.time() - t0
 
         kp = ec2.create_key_pair(KeyName="deb-e2e", KeyType="ed25519")
@@ -149,8 +164,10 @@ def test_debian_ami_cloud_init_from_hostd():
             {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
 
         nonce = os.urandom(6).hex()
+        # HttpTokens=required: cloud-init gets nothing without an IMDSv2 token
         inst = ec2.run_instances(ImageId=ami, InstanceType="t3.small", MinCount=1, MaxCount=1,
                                  KeyName="deb-e2e", SecurityGroupIds=[sg],
+                                 MetadataOptions={"HttpTokens": "required"},
                                  UserData=USER_DATA % {"nonce": nonce})["Instances"][0]
         iid = inst["InstanceId"]
         # the default VPC's default subnet: a private DNS name and a public IP
