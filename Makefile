@@ -4,7 +4,7 @@
 #   make run     deps + build + the tiny AMI + start hostd on 127.0.0.1:8788 with state
 #                in ./var, the tiny AMI imported (its id printed)
 #   make test    deps + build + every test suite (unit, ASan/UBSan, fuzz, integration,
-#                tiny and Debian AMI smoke tests)
+#                tiny and Debian AMI smoke tests, the Debian AMI through hostd)
 
 CC       ?= cc
 BUILD    := build
@@ -132,6 +132,7 @@ test: deps
 	$(MAKE) integration
 	$(MAKE) tiny-smoke
 	$(MAKE) debian-smoke
+	$(MAKE) debian-hostd
 
 run: deps
 	$(MAKE) all
