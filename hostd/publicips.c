@@ -35,8 +35,12 @@ int pubip_pick(struct hostd *h, char *out)
 		return -EINVAL;
 	size = cidr_size(&pool);
 	/* Not the network, the router (base+1) or the broadcast address. A
-	 * random start spreads addresses the way EC2's look. */
-	start = (uint32_t)(random() % (size - 3));
+	 * random start spreads addresses the way EC2's look; from the kernel's
+	 * generator, since random() is unseeded and every hostd would hand out
+	 * the same addresses in the same order. */
+	if (random_bytes(&start, sizeof(start)) < 0)
+		start = (uint32_t)now_ms();
+	start = (uint32_t)(start % (size - 3));
 	for (uint64_t i = 0; i < size - 3; i++) {
 		uint32_t a = pool.base + 2 + (uint32_t)((start + i) % (size - 3));
 		char ip[16];
