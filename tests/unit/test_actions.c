@@ -137,7 +137,9 @@ static const char *const common[] = {
 /* Actions whose EC2 model has no DryRun member (test_model_params.py checks
  * the table against the model). */
 static const char *const no_dryrun[] = {
-	"AssignPrivateIpAddresses", "ModifySubnetAttribute", "UnassignPrivateIpAddresses", NULL,
+	"AssignPrivateIpAddresses", "ModifySubnetAttribute", "UnassignPrivateIpAddresses",
+	"AssociateIamInstanceProfile", "DescribeIamInstanceProfileAssociations", "DisassociateIamInstanceProfile",
+	"ReplaceIamInstanceProfileAssociation", NULL,
 };
 
 static bool model_has_dryrun(const char *action)
