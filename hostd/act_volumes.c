@@ -4,6 +4,7 @@
  * (quick: an overlay or a resize) outside h->lock. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hostd/actions.h"
@@ -836,4 +837,199 @@ int act_detach_volume(struct api_req *r)
 	write_attachment(r, vol, inst, dev, "detaching", ms);
 	storage_kick(h); /* its chain may be merged now */
 	return 0;
+}
+
+static int check_vol_attribute(struct api_req *r, const char **attr)
+{
+	int ret = api_need_str(r, "Attribute", attr);
+
+	if (ret < 0)
+		return ret;
+	if (strcmp(*attr, "autoEnableIO") && strcmp(*attr, "productCodes"))
+		return api_err(r, 400, "InvalidParameterValue",
+			       "Value (%.64s) for parameter attribute is invalid. Expected: 'autoEnableIO' or "
+			       "'productCodes'.", *attr);
+	return 0;
+}
+
+int act_describe_volume_attribute(struct api_req *r)
+{
+	const char *id, *attr;
+	sqlite3_stmt *st;
+	int ret;
+
+	if ((ret = api_need_str(r, "VolumeId", &id)) < 0 || (ret = check_vol_attribute(r, &attr)) < 0 ||
+	    (ret = find_volume(r, id, &st)) < 0)
+		return ret;
+	xml_text(&r->x, "volumeId", id);
+	if (!strcmp(attr, "productCodes")) {
+		/* No marketplace here: a volume never carries product codes. */
+		xml_open(&r->x, "productCodes");
+		xml_close(&r->x);
+		return 0;
+	}
+	st = store_stmt(r->h->store, "SELECT auto_enable_io FROM volumes WHERE id = ?1");
+	if (!st || (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_ROW)
+		return api_err_internal(r);
+	xml_open(&r->x, "autoEnableIO");
+	xml_bool(&r->x, "value", sqlite3_column_int(st, 0) != 0);
+	xml_close(&r->x);
+	return 0;
+}
+
+int act_modify_volume_attribute(struct api_req *r)
+{
+	const char *id;
+	bool on;
+	sqlite3_stmt *st;
+	int ret;
+
+	if ((ret = api_need_str(r, "VolumeId", &id)) < 0)
+		return ret;
+	if (!api_str(r, "AutoEnableIO.Value"))
+		return api_err_missing(r, "AutoEnableIO");
+	if ((ret = api_bool(r, "AutoEnableIO.Value", false, &on)) < 0 || (ret = find_volume(r, id, &st)) < 0)
+		return ret;
+	st = store_stmt(r->h->store, "UPDATE volumes SET auto_enable_io = ?2 WHERE id = ?1");
+	if (!st)
+		return api_err_internal(r);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, on);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return api_err_internal(r);
+	xml_bool(&r->x, "return", true);
+	return 0;
+}
+
+/* DescribeVolumeStatus: the one check hostd can really make is whether the
+ * volume's chain opens and is free of corruption (qemu-img check): ok and
+ * io-enabled passed, or impaired and io-enabled failed. I/O performance is
+ * not measured, so it is not-applicable; no events are scheduled. */
+struct volstat {
+	char id[ID_MAX], az[72], file[256];
+	bool creating;
+	int check;      /* storage_check's answer */
+};
+
+static const char *const volstat_filters[] = {
+	"action.code", "action.description", "action.event-id", "availability-zone", "event.description",
+	"event.event-id", "event.event-type", "event.not-after", "event.not-before", "volume-status.details-name",
+	"volume-status.details-status", "volume-status.status", NULL,
+};
+
+int act_describe_volume_status(struct api_req *r)
+{
+	struct hostd *h = r->h;
+	struct filter_set fs = { 0 };
+	struct fbag bag = FBAG_INIT;
+	const char **ids = NULL;
+	size_t nids = 0, n = 0, cap = 0;
+	struct volstat *v = NULL;
+	char *from = NULL;
+	int64_t limit = 0, emitted = 0;
+	bool more = false;
+	sqlite3_stmt *st;
+	int ret, rc;
+
+	if ((ret = api_list(r, "VolumeId", &ids, &nids)) < 0 || (ret = api_filters(r, volstat_filters, false, &fs)) < 0 ||
+	    (ret = api_page(r, 5, 1000, &limit, &from)) < 0)
+		goto out;
+	for (size_t i = 0; i < nids; i++)
+		if ((ret = find_volume(r, ids[i], &st)) < 0)
+			goto out;
+	st = store_stmt(h->store, "SELECT id, az, state, file FROM volumes WHERE account_id = ?1 AND state != 'deleted' "
+				  "AND (?2 IS NULL OR id >= ?2) ORDER BY id");
+	if (!st) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, r->account_id, -1, SQLITE_STATIC);
+	if (from)
+		sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (nids && !strv_contains(ids, nids, store_text(st, 0)))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			v = realloc(v, cap * sizeof(*v));
+			if (!v)
+				abort();
+		}
+		memset(&v[n], 0, sizeof(v[n]));
+		snprintf(v[n].id, sizeof(v[n].id), "%s", store_text(st, 0));
+		snprintf(v[n].az, sizeof(v[n].az), "%s", store_text(st, 1));
+		v[n].creating = !strcmp(store_text(st, 2), "creating");
+		if (snprintf(v[n].file, sizeof(v[n].file), "%s", store_text(st, 3)) >= (int)sizeof(v[n].file))
+			v[n].creating = true; /* no name hostd made; nothing to check */
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	/* qemu-img runs without h->lock; the rows were copied. */
+	pthread_mutex_unlock(&h->lock);
+	for (size_t i = 0; i < n; i++)
+		v[i].check = v[i].creating ? 0 : storage_check(h, v[i].file);
+	pthread_mutex_lock(&h->lock);
+	xml_open(&r->x, "volumeStatusSet");
+	for (size_t i = 0; i < n; i++) {
+		const char *status = "ok", *io = "passed";
+
+		if (v[i].creating)
+			status = io = "insufficient-data";
+		else if (v[i].check == -EIO)
+			status = "impaired", io = "failed";
+		else if (v[i].check < 0)
+			status = io = "insufficient-data";
+		if (fs.n) {
+			fbag_reset(&bag);
+			fbag_add(&bag, "availability-zone", v[i].az);
+			fbag_add(&bag, "volume-status.status", status);
+			fbag_add(&bag, "volume-status.details-name", "io-enabled");
+			fbag_add(&bag, "volume-status.details-name", "io-performance");
+			fbag_add(&bag, "volume-status.details-status", io);
+			fbag_add(&bag, "volume-status.details-status", "not-applicable");
+			if (!filter_set_match(&fs, &bag))
+				continue;
+		}
+		if (limit && emitted == limit) {
+			more = true;
+			xml_close(&r->x);
+			api_next_token(r, v[i].id);
+			break;
+		}
+		xml_open(&r->x, "item");
+		xml_text(&r->x, "volumeId", v[i].id);
+		xml_text(&r->x, "availabilityZone", v[i].az);
+		xml_open(&r->x, "volumeStatus");
+		xml_text(&r->x, "status", status);
+		xml_open(&r->x, "details");
+		xml_open(&r->x, "item");
+		xml_text(&r->x, "name", "io-enabled");
+		xml_text(&r->x, "status", io);
+		xml_close(&r->x);
+		xml_open(&r->x, "item");
+		xml_text(&r->x, "name", "io-performance");
+		xml_text(&r->x, "status", "not-applicable");
+		xml_close(&r->x);
+		xml_close(&r->x);
+		xml_close(&r->x);
+		xml_open(&r->x, "eventsSet");
+		xml_close(&r->x);
+		xml_open(&r->x, "actionsSet");
+		xml_close(&r->x);
+		xml_close(&r->x);
+		emitted++;
+	}
+	if (!more)
+		xml_close(&r->x);
+	ret = 0;
+out:
+	free(v);
+	free(from);
+	free(ids);
+	filter_set_free(&fs);
+	fbag_free(&bag);
+	return ret;
 }

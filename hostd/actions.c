@@ -279,6 +279,15 @@ static const struct api_param p_modify_volume[] = {
 	{ "VolumeId", P_STR }, { "Size", P_INT }, { "VolumeType", P_STR }, { "Iops", P_INT }, { "Throughput", P_INT },
 	{ "MultiAttachEnabled", P_BOOL }, DRYRUN, END,
 };
+static const struct api_param p_volume_attribute[] = {
+	{ "VolumeId", P_STR }, { "Attribute", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_modify_volume_attribute[] = {
+	{ "VolumeId", P_STR }, { "AutoEnableIO.Value", P_BOOL }, DRYRUN, END,
+};
+static const struct api_param p_describe_volume_status[] = {
+	{ "VolumeId.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
+};
 static const struct api_param p_attach_volume[] = {
 	{ "VolumeId", P_STR }, { "InstanceId", P_STR }, { "Device", P_STR }, DRYRUN, END,
 };
@@ -351,6 +360,8 @@ const struct api_action api_actions[] = {
 	{ "DescribeSnapshots", act_describe_snapshots, false, p_describe_snapshots },
 	{ "DescribeSubnets", act_describe_subnets, false, p_describe_subnets },
 	{ "DescribeTags", act_describe_tags, false, p_describe_tags },
+	{ "DescribeVolumeAttribute", act_describe_volume_attribute, false, p_volume_attribute },
+	{ "DescribeVolumeStatus", act_describe_volume_status, false, p_describe_volume_status },
 	{ "DescribeVolumes", act_describe_volumes, false, p_describe_volumes },
 	{ "DescribeVolumesModifications", act_describe_volumes_modifications, false, p_describe_volumes },
 	{ "DescribeVpcs", act_describe_vpcs, false, p_describe_vpcs },
@@ -372,6 +383,7 @@ const struct api_action api_actions[] = {
 	{ "ModifySecurityGroupRules", act_modify_security_group_rules, true, p_modify_security_group_rules },
 	{ "ModifySubnetAttribute", act_modify_subnet_attribute, true, p_modify_subnet_attribute },
 	{ "ModifyVolume", act_modify_volume, true, p_modify_volume },
+	{ "ModifyVolumeAttribute", act_modify_volume_attribute, true, p_modify_volume_attribute },
 	{ "RebootInstances", act_reboot_instances, true, p_instance_ids },
 	{ "RegisterImage", act_register_image, true, p_register_image },
 	{ "ReleaseAddress", act_release_address, true, p_release_address },

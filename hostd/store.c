@@ -313,6 +313,15 @@ static const char *const migrations[] = {
 	"  http_endpoint TEXT,"
 	"  tags TEXT,"
 	"  tokens_enforced TEXT);",
+	/* 6: EBS attributes: a volume's autoEnableIO; a snapshot's
+	 * createVolumePermission grants (grantee: an account id, or 'all' for
+	 * the group all). */
+	"ALTER TABLE volumes ADD COLUMN auto_enable_io INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE snapshot_perms ("
+	"  snapshot_id TEXT NOT NULL,"
+	"  grantee TEXT NOT NULL,"
+	"  PRIMARY KEY(snapshot_id, grantee)) WITHOUT ROWID;"
+	"CREATE INDEX snapshot_perms_grantee ON snapshot_perms(grantee);",
 };
 
 static int migrate(struct store *s)

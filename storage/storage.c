@@ -172,6 +172,30 @@ static int run(const char *const *argv, const char *what)
 	return r == 0 ? 0 : -EIO;
 }
 
+int storage_check(struct hostd *h, const char *rel)
+{
+	char file[PATHLEN];
+	const char *argv[] = { "qemu-img", "check", "-q", "-U", "-f", "qcow2", file, NULL };
+	struct buf e = BUF_INIT;
+	int r;
+
+	if ((r = abs_path(h, rel, file, sizeof(file))) < 0)
+		return r;
+	/* 0 clean, 3 leaks only; 1 (cannot open: a layer is missing or
+	 * unreadable) and 2 (corruption) impair the volume. */
+	r = cmd_run(argv, NULL, &e);
+	if (r == 1 || r == 2) {
+		log_warn("storage", "check %s: %s", rel, cmd_last_line(&e));
+		r = -EIO;
+	} else if (r == 3) {
+		r = 0;
+	} else if (r > 0) {
+		r = -EINVAL;
+	}
+	buf_free(&e);
+	return r;
+}
+
 /* Makes file (absolute) as a new qcow2 of size bytes on backing (absolute,
  * or NULL): tmp, fsync, rename, fsync the directory. The backing file is
  * not opened (-u), so this costs the same at any size or depth. */

@@ -68,6 +68,13 @@ int storage_depth(struct hostd *h, const char *file);
  * /dev/xvd[b-z]). */
 const char *storage_disk_target(const char *device);
 
+/* qemu-img check of a volume's top (file relative to the state dir) with
+ * its whole backing chain opened, sharing the image with a running QEMU
+ * (-U). 0 when it opens and shows no corruption (leaked clusters are
+ * harmless), -EIO when a layer is missing or unreadable or corrupt,
+ * another -errno when the check could not run. No lock needed. */
+int storage_check(struct hostd *h, const char *file);
+
 /* The backing file name in a qcow2 header ("" when none): a read of the
  * header, no helper process. */
 int qcow2_backing(const char *path, char *out, size_t len);
