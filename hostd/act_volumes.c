@@ -162,7 +162,9 @@ int act_create_volume(struct api_req *r)
 	if (snap) {
 		int64_t sgib;
 
-		st = store_stmt(s, "SELECT size_gib, state, file FROM snapshots WHERE id = ?1 AND account_id = ?2");
+		st = store_stmt(s, "SELECT size_gib, state, file FROM snapshots WHERE id = ?1 AND "
+				   "(account_id = ?2 OR EXISTS (SELECT 1 FROM snapshot_perms p WHERE "
+				   "p.snapshot_id = snapshots.id AND p.grantee IN (?2, 'all')))");
 		if (!st)
 			goto internal;
 		sqlite3_bind_text(st, 1, snap, -1, SQLITE_STATIC);

@@ -302,6 +302,15 @@ static const struct api_param p_delete_snapshot[] = { { "SnapshotId", P_STR }, D
 static const struct api_param p_describe_snapshots[] = {
 	{ "SnapshotId.N", P_STR }, { "Owner.N", P_STR }, { "RestorableBy.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
 };
+static const struct api_param p_snapshot_attribute[] = {
+	{ "SnapshotId", P_STR }, { "Attribute", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_modify_snapshot_attribute[] = {
+	{ "SnapshotId", P_STR }, { "Attribute", P_STR }, { "OperationType", P_STR }, { "UserId.N", P_STR },
+	{ "UserGroup.N", P_STR }, { "CreateVolumePermission.Add.N.UserId", P_STR },
+	{ "CreateVolumePermission.Add.N.Group", P_STR }, { "CreateVolumePermission.Remove.N.UserId", P_STR },
+	{ "CreateVolumePermission.Remove.N.Group", P_STR }, DRYRUN, END,
+};
 static const struct api_param p_copy_snapshot[] = {
 	{ "SourceSnapshotId", P_STR }, { "SourceRegion", P_STR }, { "Description", P_STR }, { "Encrypted", P_BOOL },
 	{ "KmsKeyId", P_STR }, { "PresignedUrl", P_STR }, { "DestinationRegion", P_STR }, TAGSPEC, DRYRUN, END,
@@ -357,6 +366,7 @@ const struct api_action api_actions[] = {
 	{ "DescribeRegions", act_describe_regions, false, p_describe_regions },
 	{ "DescribeSecurityGroupRules", act_describe_security_group_rules, false, p_describe_security_group_rules },
 	{ "DescribeSecurityGroups", act_describe_security_groups, false, p_describe_security_groups },
+	{ "DescribeSnapshotAttribute", act_describe_snapshot_attribute, false, p_snapshot_attribute },
 	{ "DescribeSnapshots", act_describe_snapshots, false, p_describe_snapshots },
 	{ "DescribeSubnets", act_describe_subnets, false, p_describe_subnets },
 	{ "DescribeTags", act_describe_tags, false, p_describe_tags },
@@ -381,6 +391,7 @@ const struct api_action api_actions[] = {
 	  p_modify_instance_metadata_options },
 	{ "ModifyNetworkInterfaceAttribute", act_modify_network_interface_attribute, true, p_modify_network_interface_attribute },
 	{ "ModifySecurityGroupRules", act_modify_security_group_rules, true, p_modify_security_group_rules },
+	{ "ModifySnapshotAttribute", act_modify_snapshot_attribute, true, p_modify_snapshot_attribute },
 	{ "ModifySubnetAttribute", act_modify_subnet_attribute, true, p_modify_subnet_attribute },
 	{ "ModifyVolume", act_modify_volume, true, p_modify_volume },
 	{ "ModifyVolumeAttribute", act_modify_volume_attribute, true, p_modify_volume_attribute },
@@ -389,6 +400,7 @@ const struct api_action api_actions[] = {
 	{ "ReleaseAddress", act_release_address, true, p_release_address },
 	{ "ReplaceNetworkAclAssociation", act_replace_network_acl_association, true, p_replace_network_acl_association },
 	{ "ReplaceNetworkAclEntry", act_replace_network_acl_entry, true, p_network_acl_entry },
+	{ "ResetSnapshotAttribute", act_reset_snapshot_attribute, true, p_snapshot_attribute },
 	{ "RevokeSecurityGroupEgress", act_revoke_security_group_egress, true, p_revoke_sg_egress },
 	{ "RevokeSecurityGroupIngress", act_revoke_security_group_ingress, true, p_revoke_sg_ingress },
 	{ "RunInstances", act_run_instances, true, p_run_instances },

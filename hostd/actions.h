@@ -111,3 +111,6 @@ int act_create_snapshot(struct api_req *r);
 int act_delete_snapshot(struct api_req *r);
 int act_describe_snapshots(struct api_req *r);
 int act_copy_snapshot(struct api_req *r);
+int act_describe_snapshot_attribute(struct api_req *r);
+int act_modify_snapshot_attribute(struct api_req *r);
+int act_reset_snapshot_attribute(struct api_req *r);

@@ -114,3 +114,100 @@ def test_volume_status(env, ec2, ec2b):
     with pytest.raises(ClientError) as e:
         ec2.describe_volume_status(VolumeIds=["vol-x"])
     assert code(e) == "InvalidVolumeID.Malformed"
+
+
+def test_snapshot_sharing(env, ec2, ec2b):
+    a_id, b_id = "111111111111", ACCOUNT_B[0]
+    v = new_volume(ec2, Size=2)
+    s = ec2.create_snapshot(VolumeId=v, Description="share me")["SnapshotId"]
+    ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[s], WaiterConfig={"Delay": 1})
+    other = ec2.create_snapshot(VolumeId=v)["SnapshotId"]
+    ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[other], WaiterConfig={"Delay": 1})
+    a = ec2.describe_snapshot_attribute(SnapshotId=s, Attribute="createVolumePermission")
+    assert a["SnapshotId"] == s and a.get("CreateVolumePermissions", []) == []
+    assert ec2.describe_snapshot_attribute(SnapshotId=s, Attribute="productCodes").get("ProductCodes", []) == []
+    # not shared yet: B sees nothing and cannot use it
+    assert ec2b.describe_snapshots()["Snapshots"] == []
+    for call in (lambda: ec2b.describe_snapshots(SnapshotIds=[s]),
+                 lambda: ec2b.create_volume(AvailabilityZone=zone(ec2b), SnapshotId=s),
+                 lambda: ec2b.describe_snapshot_attribute(SnapshotId=s, Attribute="createVolumePermission")):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert code(e) == "InvalidSnapshot.NotFound"
+    # share with B (the structured form)
+    ec2.modify_snapshot_attribute(SnapshotId=s, Attribute="createVolumePermission",
+                                  CreateVolumePermission={"Add": [{"UserId": b_id}]})
+    perms = ec2.describe_snapshot_attribute(SnapshotId=s, Attribute="createVolumePermission")
+    assert perms["CreateVolumePermissions"] == [{"UserId": b_id}]
+    got = ec2b.describe_snapshots()["Snapshots"]
+    assert [x["SnapshotId"] for x in got] == [s] and got[0]["OwnerId"] == a_id
+    assert got[0]["Description"] == "share me"
+    assert [x["SnapshotId"] for x in ec2b.describe_snapshots(SnapshotIds=[s])["Snapshots"]] == [s]
+    assert ec2b.describe_snapshots(OwnerIds=["self"])["Snapshots"] == []
+    assert [x["SnapshotId"] for x in ec2b.describe_snapshots(OwnerIds=[a_id])["Snapshots"]] == [s]
+    assert [x["SnapshotId"] for x in ec2b.describe_snapshots(RestorableByUserIds=["self"])["Snapshots"]] == [s]
+    assert ec2b.describe_snapshots(RestorableByUserIds=["all"])["Snapshots"] == []
+    # the owner: RestorableBy B lists what it shared with B; its own list is unchanged
+    assert [x["SnapshotId"] for x in ec2.describe_snapshots(RestorableByUserIds=[b_id])["Snapshots"]] == [s]
+    assert {x["SnapshotId"] for x in ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]} == {s, other}
+    # B restores it: a volume of its own with the same data
+    bv = ec2b.create_volume(AvailabilityZone=zone(ec2b), SnapshotId=s)["VolumeId"]
+    ec2b.get_waiter("volume_available").wait(VolumeIds=[bv], WaiterConfig={"Delay": 1})
+    assert ec2b.describe_volumes(VolumeIds=[bv])["Volumes"][0]["SnapshotId"] == s
+    # B may not change the owner's attribute, nor delete it
+    with pytest.raises(ClientError) as e:
+        ec2b.modify_snapshot_attribute(SnapshotId=s, Attribute="createVolumePermission",
+                                       OperationType="add", GroupNames=["all"])
+    assert code(e) == "InvalidSnapshot.NotFound"
+    with pytest.raises(ClientError) as e:
+        ec2b.delete_snapshot(SnapshotId=s)
+    assert code(e) == "InvalidSnapshot.NotFound"
+    # public (the older UserGroup form, through the CLI), then removal
+    env.aws("modify-snapshot-attribute", "--snapshot-id", s, "--attribute", "createVolumePermission",
+            "--operation-type", "add", "--group-names", "all")
+    out = env.aws("describe-snapshot-attribute", "--snapshot-id", s, "--attribute", "createVolumePermission")
+    assert sorted(out["CreateVolumePermissions"], key=str) == sorted([{"Group": "all"}, {"UserId": b_id}], key=str)
+    assert [x["SnapshotId"] for x in ec2b.describe_snapshots(RestorableByUserIds=["all"])["Snapshots"]] == [s]
+    ec2.modify_snapshot_attribute(SnapshotId=s, Attribute="createVolumePermission",
+                                  CreateVolumePermission={"Remove": [{"UserId": b_id}]})
+    assert [x["SnapshotId"] for x in ec2b.describe_snapshots()["Snapshots"]] == [s]   # still public
+    env.aws("reset-snapshot-attribute", "--snapshot-id", s, "--attribute", "createVolumePermission")
+    assert ec2.describe_snapshot_attribute(SnapshotId=s, Attribute="createVolumePermission").get(
+        "CreateVolumePermissions", []) == []
+    assert ec2b.describe_snapshots()["Snapshots"] == []
+    with pytest.raises(ClientError) as e:
+        ec2b.create_volume(AvailabilityZone=zone(ec2b), SnapshotId=s)
+    assert code(e) == "InvalidSnapshot.NotFound"
+    # B's volume outlives the withdrawal (its data is its own now)
+    assert ec2b.describe_volumes(VolumeIds=[bv])["Volumes"][0]["State"] == "available"
+    # bad input
+    bad = [
+        (dict(SnapshotId=s, Attribute="createVolumePermission", OperationType="add", UserIds=["12345"]),
+         "InvalidUserID.Malformed"),
+        (dict(SnapshotId=s, Attribute="createVolumePermission", OperationType="add", GroupNames=["everyone"]),
+         "InvalidParameterValue"),
+        (dict(SnapshotId=s, Attribute="createVolumePermission", OperationType="share", UserIds=[b_id]),
+         "InvalidParameterValue"),
+        (dict(SnapshotId=s, Attribute="createVolumePermission"), "MissingParameter"),
+        (dict(SnapshotId=s, Attribute="productCodes", OperationType="add", UserIds=[b_id]), "InvalidParameterValue"),
+        (dict(SnapshotId="snap-0123456789abcdef0", Attribute="createVolumePermission", OperationType="add",
+              UserIds=[b_id]), "InvalidSnapshot.NotFound"),
+        (dict(SnapshotId="snap-x", Attribute="createVolumePermission", OperationType="add", UserIds=[b_id]),
+         "InvalidSnapshotID.Malformed"),
+    ]
+    for kw, want in bad:
+        with pytest.raises(ClientError) as e:
+            ec2.modify_snapshot_attribute(**kw)
+        assert code(e) == want, kw
+    with pytest.raises(ClientError) as e:
+        ec2.describe_snapshot_attribute(SnapshotId=s, Attribute="launchPermission")
+    assert code(e) == "InvalidParameterValue"
+    with pytest.raises(ClientError) as e:
+        ec2.describe_snapshots(OwnerIds=["nobody"])
+    assert code(e) == "InvalidUserID.Malformed"
+    # deleting a shared snapshot drops its grants
+    ec2.modify_snapshot_attribute(SnapshotId=other, Attribute="createVolumePermission", OperationType="add",
+                                  UserIds=[b_id])
+    ec2.delete_snapshot(SnapshotId=other)
+    with env.hostd.db() as db:
+        assert db.execute("SELECT COUNT(*) FROM snapshot_perms WHERE snapshot_id = ?", (other,)).fetchone()[0] == 0
