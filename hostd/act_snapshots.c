@@ -3,6 +3,7 @@
  * same frozen layer, which is never written again. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hostd/actions.h"
@@ -687,4 +688,189 @@ int act_reset_snapshot_attribute(struct api_req *r)
 		return api_err_internal(r);
 	xml_bool(&r->x, "return", true);
 	return 0;
+}
+
+/* ---- CreateSnapshots: every volume of an instance at one instant ---- */
+
+struct snapvol {
+	char vol[ID_MAX], snap[ID_MAX], top[4200], file[256];
+	int64_t gib, op;
+};
+
+int act_create_snapshots(struct api_req *r)
+{
+	struct hostd *h = r->h;
+	struct store *s = h->store;
+	struct tag_list tags = { 0 };
+	const char *inst, *desc = api_str(r, "Description"), *copy = api_str(r, "CopyTagsFromSource");
+	const char **excl = NULL;
+	char root[64] = "";
+	size_t nexcl = 0, n = 0, cap = 0;
+	struct snapvol *v = NULL;
+	int64_t *ops = NULL;
+	bool no_boot = false;
+	sqlite3_stmt *st;
+	int ret, rc;
+
+	if ((ret = api_need_str(r, "InstanceSpecification.InstanceId", &inst)) < 0 ||
+	    (ret = api_bool(r, "InstanceSpecification.ExcludeBootVolume", false, &no_boot)) < 0 ||
+	    (ret = check_description(r, desc)) < 0)
+		return ret;
+	if (api_str(r, "OutpostArn") || api_str(r, "Location"))
+		return api_err(r, 400, "UnsupportedOperation", "Outposts are not supported by this host.");
+	if (copy && strcmp(copy, "volume"))
+		return api_err(r, 400, "InvalidParameterValue",
+			       "Value (%.64s) for parameter copyTagsFromSource is invalid. Expected: 'volume'.", copy);
+	if (!id_valid("i", inst))
+		return api_err(r, 400, "InvalidInstanceID.Malformed", "Invalid id: \"%.64s\"", inst);
+	if ((ret = api_list(r, "InstanceSpecification.ExcludeDataVolumeId", &excl, &nexcl)) < 0)
+		return ret;
+	for (size_t i = 0; i < nexcl; i++)
+		if (!id_valid("vol", excl[i])) {
+			ret = api_err(r, 400, "InvalidVolumeID.Malformed", "Invalid id: \"%.64s\" (expecting \"vol-...\")",
+				      excl[i]);
+			goto out;
+		}
+	if ((ret = tags_from_specs(r, "snapshot", &tags)) < 0)
+		goto out;
+	st = store_stmt(s, "SELECT state, root_device_name FROM instances WHERE id = ?1 AND account_id = ?2");
+	if (!st)
+		goto internal;
+	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE || (rc == SQLITE_ROW && !strcmp(store_text(st, 0), "terminated"))) {
+		sqlite3_reset(st);
+		ret = api_err(r, 400, "InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", inst);
+		goto out;
+	}
+	if (rc != SQLITE_ROW)
+		goto internal;
+	if (!strcmp(store_text(st, 0), "pending") || !strcmp(store_text(st, 0), "shutting-down")) {
+		ret = api_err(r, 400, "IncorrectInstanceState",
+			      "The instance '%s' is not in a state from which its volumes can be snapshotted (%s).", inst,
+			      store_text(st, 0));
+		sqlite3_reset(st);
+		goto out;
+	}
+	snprintf(root, sizeof(root), "%s", store_text(st, 1));
+	sqlite3_reset(st);
+	/* ExcludeDataVolumeIds must name the instance's data volumes. */
+	for (size_t i = 0; i < nexcl; i++) {
+		st = store_stmt(s, "SELECT 1 FROM volumes WHERE id = ?1 AND account_id = ?2 AND instance_id = ?3 AND "
+				   "device != ?4 AND state != 'deleted'");
+		if (!st)
+			goto internal;
+		sqlite3_bind_text(st, 1, excl[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, inst, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, root, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW) {
+			ret = api_err(r, 400, "InvalidParameterValue",
+				      "The volume '%s' in excludeDataVolumeIds is not a data volume of instance '%s'.",
+				      excl[i], inst);
+			goto out;
+		}
+	}
+	st = store_stmt(s, "SELECT id, size_gib, state, file, device FROM volumes WHERE instance_id = ?1 AND "
+			   "account_id = ?2 AND state != 'deleted' ORDER BY device = ?3 DESC, device");
+	if (!st)
+		goto internal;
+	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, root, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = store_text(st, 0);
+
+		if ((no_boot && !strcmp(store_text(st, 4), root)) || strv_contains(excl, nexcl, id))
+			continue;
+		if (strcmp(store_text(st, 2), "available") && strcmp(store_text(st, 2), "in-use")) {
+			ret = api_err(r, 400, "IncorrectState", "The volume '%s' is not available for snapshots (%s).", id,
+				      store_text(st, 2));
+			sqlite3_reset(st);
+			goto out;
+		}
+		if (n == cap) {
+			cap = cap ? 2 * cap : 4;
+			v = realloc(v, cap * sizeof(*v));
+			if (!v)
+				abort();
+		}
+		memset(&v[n], 0, sizeof(v[n]));
+		snprintf(v[n].vol, sizeof(v[n].vol), "%s", id);
+		v[n].gib = sqlite3_column_int64(st, 1);
+		snprintf(v[n].top, sizeof(v[n].top), "%s", store_text(st, 3));
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		goto internal;
+	for (size_t i = 0; i < n; i++)
+		if (id_new("snap", v[i].snap) < 0 || storage_new_layer("layer", v[i].file, sizeof(v[i].file)) < 0)
+			goto internal;
+	/* Every snapshot and its intent in one transaction. */
+	if (store_begin(s) < 0)
+		goto internal;
+	for (size_t i = 0; i < n; i++) {
+		struct storage_op op = { .kind = "snap-create", .vol = v[i].vol, .snap = v[i].snap, .file = v[i].file,
+					 .backing = v[i].top, .size_bytes = v[i].gib * GIB };
+
+		if (insert_snapshot(r, v[i].snap, v[i].vol, v[i].gib, v[i].top, "pending", desc, NULL, &tags) < 0)
+			goto rollback;
+		/* The request's tags win over the volume's of the same key. */
+		if (copy && (!(st = store_stmt(s, "INSERT OR IGNORE INTO tags(account_id, resource_id, resource_type, "
+						  "key, value) SELECT account_id, ?1, 'snapshot', key, value FROM tags "
+						  "WHERE account_id = ?2 AND resource_id = ?3")) ||
+			     (sqlite3_bind_text(st, 1, v[i].snap, -1, SQLITE_STATIC),
+			      sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC),
+			      sqlite3_bind_text(st, 3, v[i].vol, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE))
+			goto rollback;
+		if (storage_intent(h, &op, &v[i].op) < 0)
+			goto rollback;
+	}
+	if (store_commit(s) < 0)
+		goto rollback;
+	/* The answer shows them as accepted (pending), as CreateSnapshot's. */
+	xml_open(&r->x, "snapshotSet");
+	for (size_t i = 0; i < n; i++) {
+		char progress[8];
+
+		st = store_stmt(s, SNAP_COLS "WHERE id = ?1");
+		if (!st || (sqlite3_bind_text(st, 1, v[i].snap, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_ROW)
+			goto internal;
+		snprintf(progress, sizeof(progress), "%d%%", sqlite3_column_int(st, S_PROGRESS));
+		xml_open(&r->x, "item");
+		xml_text(&r->x, "snapshotId", v[i].snap);
+		xml_text(&r->x, "volumeId", v[i].vol);
+		xml_text(&r->x, "state", store_text(st, S_STATE));
+		xml_time(&r->x, "startTime", sqlite3_column_int64(st, S_CREATED));
+		xml_text(&r->x, "progress", progress);
+		xml_text(&r->x, "ownerId", r->account_id);
+		xml_text(&r->x, "description", store_text(st, S_DESC));
+		xml_int(&r->x, "volumeSize", v[i].gib);
+		xml_bool(&r->x, "encrypted", sqlite3_column_int(st, S_ENC) != 0);
+		sqlite3_reset(st);
+		if (tags_write(s, &r->x, r->account_id, v[i].snap) < 0)
+			goto internal;
+		xml_close(&r->x);
+	}
+	xml_close(&r->x);
+	ops = xcalloc(n ? n : 1, sizeof(*ops));
+	for (size_t i = 0; i < n; i++)
+		ops[i] = v[i].op;
+	if (n)
+		storage_run_group(h, ops, n, inst);
+	ret = 0;
+	goto out;
+rollback:
+	store_rollback(s);
+internal:
+	ret = api_err_internal(r);
+out:
+	free(ops);
+	free(v);
+	free(excl);
+	tag_list_free(&tags);
+	return ret;
 }

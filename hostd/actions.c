@@ -311,6 +311,11 @@ static const struct api_param p_modify_snapshot_attribute[] = {
 	{ "CreateVolumePermission.Add.N.Group", P_STR }, { "CreateVolumePermission.Remove.N.UserId", P_STR },
 	{ "CreateVolumePermission.Remove.N.Group", P_STR }, DRYRUN, END,
 };
+static const struct api_param p_create_snapshots[] = {
+	{ "InstanceSpecification.InstanceId", P_STR }, { "InstanceSpecification.ExcludeBootVolume", P_BOOL },
+	{ "InstanceSpecification.ExcludeDataVolumeId.N", P_STR }, { "Description", P_STR },
+	{ "CopyTagsFromSource", P_STR }, { "OutpostArn", P_STR }, { "Location", P_STR }, TAGSPEC, DRYRUN, END,
+};
 static const struct api_param p_copy_snapshot[] = {
 	{ "SourceSnapshotId", P_STR }, { "SourceRegion", P_STR }, { "Description", P_STR }, { "Encrypted", P_BOOL },
 	{ "KmsKeyId", P_STR }, { "PresignedUrl", P_STR }, { "DestinationRegion", P_STR }, TAGSPEC, DRYRUN, END,
@@ -334,6 +339,7 @@ const struct api_action api_actions[] = {
 	{ "CreateNetworkInterface", act_create_network_interface, true, p_create_network_interface },
 	{ "CreateSecurityGroup", act_create_security_group, true, p_create_security_group },
 	{ "CreateSnapshot", act_create_snapshot, true, p_create_snapshot },
+	{ "CreateSnapshots", act_create_snapshots, true, p_create_snapshots },
 	{ "CreateSubnet", act_create_subnet, true, p_create_subnet },
 	{ "CreateTags", act_create_tags, true, p_create_tags },
 	{ "CreateVolume", act_create_volume, true, p_create_volume },

@@ -114,3 +114,4 @@ int act_copy_snapshot(struct api_req *r);
 int act_describe_snapshot_attribute(struct api_req *r);
 int act_modify_snapshot_attribute(struct api_req *r);
 int act_reset_snapshot_attribute(struct api_req *r);
+int act_create_snapshots(struct api_req *r);

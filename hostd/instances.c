@@ -507,7 +507,11 @@ static void reconcile_one(struct hostd *h, struct work *w)
 	} else if (!strcmp(w->state, "running")) {
 		switch (vs) {
 		case VMM_RUNNING: break;
-		case VMM_PAUSED: vmm_resume(h->vmm, w->id); break;
+		case VMM_PAUSED:
+			/* not while CreateSnapshots holds it still */
+			if (!storage_vm_held(h, w->id))
+				vmm_resume(h->vmm, w->id);
+			break;
 		case VMM_OFF:
 		case VMM_CRASHED:
 			vmm_destroy(h->vmm, w->id);

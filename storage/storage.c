@@ -34,6 +34,7 @@ struct storage {
 	pthread_cond_t kcv;
 	pthread_t thread;
 	bool thread_started, kicked, quit;
+	char held[ID_MAX];         /* instance paused by storage_run_group (kmu) */
 	/* Test hook: HOSTD_CRASH_AT=<point> makes hostd SIGKILL itself there. */
 	char crash_at[64];
 };
@@ -600,6 +601,74 @@ int storage_run(struct hostd *h, int64_t id)
 	pthread_mutex_unlock(&s->mu);
 	if (r == 0)
 		storage_kick(h);
+	pthread_mutex_lock(&h->lock);
+	return r;
+}
+
+bool storage_vm_held(struct hostd *h, const char *inst)
+{
+	struct storage *s = h->storage;
+	bool held;
+
+	if (!s)
+		return false;
+	pthread_mutex_lock(&s->kmu);
+	held = !strcmp(s->held, inst);
+	pthread_mutex_unlock(&s->kmu);
+	return held;
+}
+
+static void set_held(struct storage *s, const char *inst)
+{
+	pthread_mutex_lock(&s->kmu);
+	snprintf(s->held, sizeof(s->held), "%s", inst);
+	pthread_mutex_unlock(&s->kmu);
+}
+
+int storage_run_group(struct hostd *h, const int64_t *ids, size_t n, const char *inst)
+{
+	struct storage *s = h->storage;
+	struct op *ops = xcalloc(n ? n : 1, sizeof(*ops));
+	enum vmm_state vs;
+	bool paused = false;
+	int r = 0;
+
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = load_op(h, ids[i], &ops[i]);
+	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_lock(&s->mu);
+	if (r == 0 && h->vmm && vmm_state(h->vmm, inst, &vs) == 0 && vs == VMM_RUNNING) {
+		/* Held first, so the reconciler leaves the pause alone. A hostd
+		 * killed meanwhile leaves the ops journaled (redone at start) and
+		 * the VM paused, which the reconciler resumes. */
+		set_held(s, inst);
+		if (vmm_suspend(h->vmm, inst) == 0)
+			paused = true;
+		else
+			set_held(s, "");
+	}
+	for (size_t i = 0; i < n; i++) {
+		int e;
+
+		if (r < 0 && !ops[i].id)
+			break;
+		crash_point(h, "intent");
+		e = exec_op(h, &ops[i]);
+		if (e < 0) {
+			fail_op(h, &ops[i]);
+			if (r == 0)
+				r = e;
+		}
+	}
+	if (paused) {
+		crash_point(h, "group-before-resume");
+		if (vmm_resume(h->vmm, inst) < 0)
+			log_err("storage", "%s: could not resume after the snapshots", inst);
+		set_held(s, "");
+	}
+	pthread_mutex_unlock(&s->mu);
+	free(ops);
+	storage_kick(h);
 	pthread_mutex_lock(&h->lock);
 	return r;
 }

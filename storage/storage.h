@@ -56,6 +56,15 @@ int storage_intent(struct hostd *h, const struct storage_op *op, int64_t *id);
  * state error (a crash instead leaves it journaled: redone at start). */
 int storage_run(struct hostd *h, int64_t id);
 
+/* Carries out n recorded snap-create ops of one instance's volumes at one
+ * instant: when inst's VM runs it is suspended (no guest I/O) while every
+ * layer is taken, then resumed, so the snapshots are crash-consistent
+ * across volumes. Locking as storage_run. 0, or the first -errno. */
+int storage_run_group(struct hostd *h, const int64_t *ids, size_t n, const char *inst);
+/* The VM of inst is held paused by storage_run_group (the reconciler must
+ * not resume it). Any thread. */
+bool storage_vm_held(struct hostd *h, const char *inst);
+
 /* A fresh layer file name, "layers/<prefix>-<hex>.qcow2". */
 int storage_new_layer(const char *prefix, char *rel, size_t len);
 

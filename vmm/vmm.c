@@ -339,12 +339,14 @@ static int with_domain(struct vmm *v, const char *name, int (*op)(virDomainPtr, 
 }
 
 static int op_resume(virDomainPtr d, unsigned int f) { (void)f; return virDomainResume(d); }
+static int op_suspend(virDomainPtr d, unsigned int f) { (void)f; return virDomainSuspend(d); }
 static int op_shutdown(virDomainPtr d, unsigned int f) { return virDomainShutdownFlags(d, f); }
 static int op_reboot(virDomainPtr d, unsigned int f) { return virDomainReboot(d, f); }
 static int op_reset(virDomainPtr d, unsigned int f) { return virDomainReset(d, f); }
 static int op_destroy(virDomainPtr d, unsigned int f) { return virDomainDestroyFlags(d, f); }
 
 int vmm_resume(struct vmm *v, const char *name) { return with_domain(v, name, op_resume, 0, "resume"); }
+int vmm_suspend(struct vmm *v, const char *name) { return with_domain(v, name, op_suspend, 0, "suspend"); }
 
 int vmm_shutdown(struct vmm *v, const char *name)
 {

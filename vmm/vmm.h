@@ -96,6 +96,9 @@ int vmm_detach_nic(struct vmm *v, const char *name, const struct vmm_nic *nic, c
  * domain of that name already runs. err receives libvirt's message. */
 int vmm_start_paused(struct vmm *v, const struct vmm_spec *spec, char *err, size_t errlen);
 int vmm_resume(struct vmm *v, const char *name);
+/* Pauses the vCPUs (QEMU drains in-flight I/O first): disks are quiet
+ * until vmm_resume. */
+int vmm_suspend(struct vmm *v, const char *name);
 /* ACPI power button. */
 int vmm_shutdown(struct vmm *v, const char *name);
 /* ACPI reboot (guest-cooperative); hard reset when hard. */

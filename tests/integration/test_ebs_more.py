@@ -211,3 +211,116 @@ def test_snapshot_sharing(env, ec2, ec2b):
     ec2.delete_snapshot(SnapshotId=other)
     with env.hostd.db() as db:
         assert db.execute("SELECT COUNT(*) FROM snapshot_perms WHERE snapshot_id = ?", (other,)).fetchone()[0] == 0
+
+
+# Two data disks written in turn, vdb then vdc, the same counter, each write
+# flushed: at any instant vdb's counter is vdc's or one more.
+COUNTER = """#!/bin/sh
+i=0; while { [ ! -b /dev/vdb ] || [ ! -b /dev/vdc ]; } && [ $i -lt 300 ]; do sleep 1; i=$((i+1)); done
+n=0
+while [ $n -lt 1000000 ]; do
+  n=$((n+1))
+  printf '%016d' $n | dd of=/dev/vdb bs=16 count=1 conv=notrunc,fsync 2>/dev/null
+  printf '%016d' $n | dd of=/dev/vdc bs=16 count=1 conv=notrunc,fsync 2>/dev/null
+  [ $((n % 20)) -eq 1 ] && echo "HOSTD-EBS n=$n"
+done
+"""
+
+
+def counter_in(state_dir, db_path_rel):
+    """The counter at offset 0 of a snapshot, read through its chain."""
+    import re
+    import subprocess
+    out = subprocess.run(["qemu-io", "-r", "-U", "-f", "qcow2", "-c", "read -v 0 16",
+                          os.path.join(state_dir, db_path_rel)], capture_output=True, text=True, check=True).stdout
+    hexes = re.findall(r"^[0-9a-f]{8}:\s+((?:[0-9a-f]{2}\s){1,16})", out, re.M)
+    raw = bytes(int(b, 16) for b in " ".join(hexes).split())
+    return int(raw.decode() or "0")
+
+
+def test_create_snapshots_guest():
+    """CreateSnapshots of a running tiny-AMI guest with two data volumes:
+    one snapshot per volume, the data volumes' counters from one instant,
+    the guest resumed afterwards; exclusions, tag copying, bad input."""
+    import shutil
+    import tempfile
+    from conftest import Env, Hostd, config_text
+    from guests import TINY_AMI, import_tiny, kill_guests, wait_marker, wait_state
+    if not os.path.exists(TINY_AMI):
+        pytest.skip("make tiny-ami first")
+    d = tempfile.mkdtemp(prefix="hostd-ebs-snaps-")
+    env = dict(os.environ)
+    env["LSAN_OPTIONS"] = "suppressions=" + os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                         "lsan-libvirt.supp")
+    env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "detect_leaks=1") + ":fast_unwind_on_malloc=0"
+    e = Env(Hostd(os.path.join(d, "state"), config_text(), env=env))
+    try:
+        c = e.client()
+        ami = import_tiny(c)
+        z = zone(c)
+        i = c.run_instances(ImageId=ami, InstanceType="t3.nano", MinCount=1, MaxCount=1,
+                            UserData=COUNTER)["Instances"][0]["InstanceId"]
+        tag = [{"ResourceType": "volume", "Tags": [{"Key": "role", "Value": "data"}, {"Key": "k", "Value": "vol"}]}]
+        v1 = c.create_volume(AvailabilityZone=z, Size=1, TagSpecifications=tag)["VolumeId"]
+        v2 = c.create_volume(AvailabilityZone=z, Size=1)["VolumeId"]
+        wait_state(c, [i], "running")
+        c.get_waiter("volume_available").wait(VolumeIds=[v1, v2], WaiterConfig={"Delay": 1})
+        c.attach_volume(VolumeId=v1, InstanceId=i, Device="/dev/sdf")
+        c.attach_volume(VolumeId=v2, InstanceId=i, Device="/dev/sdg")
+        root = c.describe_instances(InstanceIds=[i])["Reservations"][0]["Instances"][0][
+            "BlockDeviceMappings"][0]["Ebs"]["VolumeId"]
+        wait_marker(c, i, "HOSTD-EBS n=", timeout=120, count=2)
+        r = c.create_snapshots(InstanceSpecification={"InstanceId": i}, Description="all of it",
+                               CopyTagsFromSource="volume",
+                               TagSpecifications=[{"ResourceType": "snapshot", "Tags": [{"Key": "k", "Value": "req"}]}])
+        snaps = {s["VolumeId"]: s for s in r["Snapshots"]}
+        assert set(snaps) == {root, v1, v2}
+        assert all(s["Description"] == "all of it" and s["OwnerId"] == "111111111111" for s in snaps.values())
+        assert {t["Key"]: t["Value"] for t in snaps[v1]["Tags"]} == {"k": "req", "role": "data"}
+        assert snaps[v2]["Tags"] == [{"Key": "k", "Value": "req"}]
+        ids = [s["SnapshotId"] for s in snaps.values()]
+        c.get_waiter("snapshot_completed").wait(SnapshotIds=ids, WaiterConfig={"Delay": 1})
+        with e.hostd.db() as db:
+            files = {vid: db.execute("SELECT file FROM snapshots WHERE id = ?", (s["SnapshotId"],)).fetchone()[0]
+                     for vid, s in snaps.items()}
+        b, cc = counter_in(e.hostd.state_dir, files[v1]), counter_in(e.hostd.state_dir, files[v2])
+        assert cc > 0 and b - cc in (0, 1), (b, cc)
+        # the guest goes on writing (it was resumed)
+        before = c.get_console_output(InstanceId=i, Latest=True).get("Output", "").count("HOSTD-EBS n=")
+        wait_marker(c, i, "HOSTD-EBS n=", timeout=60, count=before + 2)
+        assert wait_state(c, [i], "running")[i]["State"]["Name"] == "running"
+        # exclusions, through the CLI
+        out = e.aws("create-snapshots", "--instance-specification",
+                    '{"InstanceId": "%s", "ExcludeBootVolume": true, "ExcludeDataVolumeIds": ["%s"]}' % (i, v2),
+                    "--description", "just one")
+        assert [s["VolumeId"] for s in out["Snapshots"]] == [v1]
+        c.get_waiter("snapshot_completed").wait(SnapshotIds=[out["Snapshots"][0]["SnapshotId"]],
+                                                WaiterConfig={"Delay": 1})
+        # bad input
+        other = c.create_volume(AvailabilityZone=z, Size=1)["VolumeId"]
+        bad = [
+            (dict(InstanceSpecification={"InstanceId": "i-0123456789abcdef0"}), "InvalidInstanceID.NotFound"),
+            (dict(InstanceSpecification={"InstanceId": "i-bad"}), "InvalidInstanceID.Malformed"),
+            (dict(InstanceSpecification={"InstanceId": i, "ExcludeDataVolumeIds": [root]}), "InvalidParameterValue"),
+            (dict(InstanceSpecification={"InstanceId": i, "ExcludeDataVolumeIds": [other]}), "InvalidParameterValue"),
+            (dict(InstanceSpecification={"InstanceId": i, "ExcludeDataVolumeIds": ["vol-x"]}),
+             "InvalidVolumeID.Malformed"),
+            (dict(InstanceSpecification={"InstanceId": i}, CopyTagsFromSource="instance"), "InvalidParameterValue"),
+        ]
+        for kw, want in bad:
+            with pytest.raises(ClientError) as ex:
+                c.create_snapshots(**kw)
+            assert code(ex) == want, kw
+        with pytest.raises(ClientError) as ex:
+            e.client(ACCOUNT_B).create_snapshots(InstanceSpecification={"InstanceId": i})
+        assert code(ex) == "InvalidInstanceID.NotFound"
+        c.terminate_instances(InstanceIds=[i])
+        wait_state(c, [i], "terminated", timeout=120)
+    finally:
+        rc = e.hostd.stop()
+        log = e.hostd.read_log()
+        kill_guests(e.hostd.state_dir)
+        shutil.rmtree(d, ignore_errors=True)
+        assert rc == 0, "hostd exit %r\n%s" % (rc, log[-1500:])
+        assert "AddressSanitizer" not in log and "runtime error" not in log, log
+        assert e.sink == [], e.sink
