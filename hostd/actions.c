@@ -81,6 +81,9 @@ static const struct api_param p_run_instances[] = {
 	{ "BlockDeviceMapping.N.DeviceName", P_STR }, { "BlockDeviceMapping.N.NoDevice", P_STR },
 	{ "BlockDeviceMapping.N.Ebs.VolumeSize", P_INT }, { "BlockDeviceMapping.N.Ebs.DeleteOnTermination", P_BOOL },
 	{ "BlockDeviceMapping.N.Ebs.VolumeType", P_STR }, { "BlockDeviceMapping.N.Ebs.SnapshotId", P_STR },
+	{ "BlockDeviceMapping.N.Ebs.Iops", P_INT }, { "BlockDeviceMapping.N.Ebs.Throughput", P_INT },
+	{ "BlockDeviceMapping.N.Ebs.Encrypted", P_BOOL }, { "BlockDeviceMapping.N.Ebs.KmsKeyId", P_STR },
+	{ "BlockDeviceMapping.N.VirtualName", P_STR },
 	{ "MetadataOptions.HttpTokens", P_STR }, { "MetadataOptions.HttpPutResponseHopLimit", P_INT },
 	{ "MetadataOptions.HttpEndpoint", P_STR }, { "MetadataOptions.HttpProtocolIpv6", P_STR },
 	{ "MetadataOptions.InstanceMetadataTags", P_STR }, { "PrivateIpAddress", P_STR }, TAGSPEC, DRYRUN, END,
@@ -104,7 +107,9 @@ static const struct api_param p_describe_instance_attribute[] = {
 static const struct api_param p_modify_instance_attribute[] = {
 	{ "InstanceId", P_STR }, { "Attribute", P_STR }, { "Value", P_STR }, { "InstanceType.Value", P_STR },
 	{ "UserData.Value", P_B64 }, { "DisableApiTermination.Value", P_BOOL },
-	{ "InstanceInitiatedShutdownBehavior.Value", P_STR }, DRYRUN, END,
+	{ "InstanceInitiatedShutdownBehavior.Value", P_STR }, { "BlockDeviceMapping.N.DeviceName", P_STR },
+	{ "BlockDeviceMapping.N.Ebs.DeleteOnTermination", P_BOOL }, { "BlockDeviceMapping.N.Ebs.VolumeId", P_STR },
+	{ "BlockDeviceMapping.N.NoDevice", P_STR }, { "BlockDeviceMapping.N.VirtualName", P_STR }, DRYRUN, END,
 };
 static const struct api_param p_modify_instance_metadata_options[] = {
 	{ "InstanceId", P_STR }, { "HttpTokens", P_STR }, { "HttpPutResponseHopLimit", P_INT }, { "HttpEndpoint", P_STR },

@@ -324,3 +324,120 @@ def test_create_snapshots_guest():
         assert rc == 0, "hostd exit %r\n%s" % (rc, log[-1500:])
         assert "AddressSanitizer" not in log and "runtime error" not in log, log
         assert e.sink == [], e.sink
+
+
+DISKS = """#!/bin/sh
+sleep 1
+s=""; for d in /sys/block/vd*; do s="$s $(basename $d)=$(cat $d/serial 2>/dev/null)"; done
+echo "HOSTD-DISKS$s"
+"""
+
+
+def test_launch_volumes_and_delete_on_termination(env, ec2):
+    """Data volumes in RunInstances' BlockDeviceMappings: made and attached
+    at launch (the guest sees them), shown in DescribeInstances and
+    DescribeVolumes, DeleteOnTermination true by default and changeable
+    through ModifyInstanceAttribute for root and data volumes; termination
+    deletes exactly the flagged ones."""
+    from guests import TINY_AMI, import_tiny, kill_guests, wait_marker, wait_state
+    if not os.path.exists(TINY_AMI):
+        pytest.skip("make tiny-ami first")
+    try:
+        _launch_volumes(env, ec2, import_tiny, wait_marker, wait_state)
+    finally:
+        kill_guests(env.hostd.state_dir)
+
+
+def _launch_volumes(env, ec2, import_tiny, wait_marker, wait_state):
+    ami = import_tiny(ec2)
+    z = zone(ec2)
+    src = new_volume(ec2, Size=1)
+    snap = ec2.create_snapshot(VolumeId=src)["SnapshotId"]
+    ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[snap], WaiterConfig={"Delay": 1})
+    base = dict(ImageId=ami, InstanceType="t3.nano", MinCount=1, MaxCount=1)
+    # bad mappings first: nothing is launched
+    bad = [
+        ([{"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 1}}, {"DeviceName": "/dev/xvdf", "Ebs": {"VolumeSize": 1}}],
+         "InvalidBlockDeviceMapping"),
+        ([{"DeviceName": "/dev/hda", "Ebs": {"VolumeSize": 1}}], "InvalidBlockDeviceMapping"),
+        ([{"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 0}}], "InvalidParameterValue"),
+        ([{"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 20000}}], "InvalidParameterValue"),
+        ([{"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 1, "VolumeType": "gp4"}}], "InvalidParameterValue"),
+        ([{"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 10, "VolumeType": "io1"}}], "MissingParameter"),
+        ([{"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 10, "VolumeType": "io1", "Iops": 1000}}],
+         "InvalidParameterValue"),
+        ([{"DeviceName": "/dev/sdf", "Ebs": {"DeleteOnTermination": True}}], "InvalidBlockDeviceMapping"),
+        ([{"DeviceName": "/dev/sdf", "Ebs": {"SnapshotId": "snap-0123456789abcdef0"}}], "InvalidSnapshot.NotFound"),
+        ([{"DeviceName": "/dev/sdf", "Ebs": {"SnapshotId": snap, "VolumeSize": 1}},
+          {"DeviceName": "/dev/sdg", "Ebs": {"SnapshotId": snap, "VolumeSize": 1, "Encrypted": True}}],
+         "UnsupportedOperation"),
+        ([{"DeviceName": "/dev/sdf", "VirtualName": "ephemeral0"}], "UnsupportedOperation"),
+    ]
+    for bdm, want in bad:
+        with pytest.raises(ClientError) as e:
+            ec2.run_instances(BlockDeviceMappings=bdm, **base)
+        assert code(e) == want, bdm
+    assert ec2.describe_instances()["Reservations"] == []
+    r = ec2.run_instances(UserData=DISKS, BlockDeviceMappings=[
+        {"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 8, "VolumeType": "gp3", "Iops": 4000, "Throughput": 200}},
+        {"DeviceName": "/dev/sdg", "Ebs": {"SnapshotId": snap, "DeleteOnTermination": False}},
+        {"DeviceName": "/dev/sdh", "Ebs": {"VolumeSize": 4, "VolumeType": "io1", "Iops": 100}},
+    ], TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "made", "Value": "at-launch"}]}], **base)
+    i = r["Instances"][0]["InstanceId"]
+    inst = wait_state(ec2, [i], "running")[i]
+    root_dev = inst["RootDeviceName"]
+    bdm = {m["DeviceName"]: m["Ebs"] for m in inst["BlockDeviceMappings"]}
+    assert set(bdm) == {root_dev, "/dev/sdf", "/dev/sdg", "/dev/sdh"}
+    assert all(m["Status"] == "attached" for m in bdm.values()), bdm
+    assert {d: m["DeleteOnTermination"] for d, m in bdm.items()} == {
+        root_dev: True, "/dev/sdf": True, "/dev/sdg": False, "/dev/sdh": True}
+    vols = {v["Attachments"][0]["Device"]: v for v in ec2.describe_volumes(
+        Filters=[{"Name": "attachment.instance-id", "Values": [i]}])["Volumes"]}
+    assert (vols["/dev/sdf"]["Size"], vols["/dev/sdf"]["VolumeType"], vols["/dev/sdf"]["Iops"],
+            vols["/dev/sdf"]["Throughput"]) == (8, "gp3", 4000, 200)
+    assert (vols["/dev/sdg"]["Size"], vols["/dev/sdg"]["SnapshotId"], vols["/dev/sdg"]["VolumeType"]) == (1, snap, "gp2")
+    assert (vols["/dev/sdh"]["VolumeType"], vols["/dev/sdh"]["Iops"]) == ("io1", 100)
+    assert all(v["State"] == "in-use" for v in vols.values())
+    assert {"Key": "made", "Value": "at-launch"} in vols["/dev/sdh"]["Tags"]
+    # the guest has them: four virtio disks, each with its volume id as
+    # serial (virtio-blk keeps 20 bytes of it)
+    out = wait_marker(ec2, i, "HOSTD-DISKS", timeout=120)
+    line = [ln for ln in out.splitlines() if "HOSTD-DISKS" in ln and "echo" not in ln][-1]
+    assert line.count("=") == 4 and all(v["VolumeId"][:20] in line for v in vols.values()), line
+    # DeleteOnTermination through ModifyInstanceAttribute: root kept, sdf kept, sdg dropped
+    ec2.modify_instance_attribute(InstanceId=i, BlockDeviceMappings=[
+        {"DeviceName": root_dev, "Ebs": {"DeleteOnTermination": False}},
+        {"DeviceName": "/dev/xvdf", "Ebs": {"DeleteOnTermination": False, "VolumeId": vols["/dev/sdf"]["VolumeId"]}}])
+    env.aws("modify-instance-attribute", "--instance-id", i, "--block-device-mappings",
+            '[{"DeviceName": "/dev/sdg", "Ebs": {"DeleteOnTermination": true}}]')
+    a = ec2.describe_instance_attribute(InstanceId=i, Attribute="blockDeviceMapping")["BlockDeviceMappings"]
+    assert {m["DeviceName"]: m["Ebs"]["DeleteOnTermination"] for m in a} == {
+        root_dev: False, "/dev/sdf": False, "/dev/sdg": True, "/dev/sdh": True}
+    out = env.aws("describe-instance-attribute", "--instance-id", i, "--attribute", "blockDeviceMapping")
+    assert len(out["BlockDeviceMappings"]) == 4
+    for bdm_bad, want in [
+        ([{"DeviceName": "/dev/sdp", "Ebs": {"DeleteOnTermination": True}}], "InvalidInstanceAttributeValue"),
+        ([{"DeviceName": "/dev/sdf", "Ebs": {"DeleteOnTermination": True, "VolumeId": vols["/dev/sdg"]["VolumeId"]}}],
+         "InvalidInstanceAttributeValue"),
+        ([{"DeviceName": "/dev/sdf", "Ebs": {}}], "MissingParameter"),
+        ([{"DeviceName": "/dev/sdf", "NoDevice": ""}], "InvalidParameterCombination"),
+    ]:
+        with pytest.raises(ClientError) as e:
+            ec2.modify_instance_attribute(InstanceId=i, BlockDeviceMappings=bdm_bad)
+        assert code(e) == want, bdm_bad
+    with pytest.raises(ClientError) as e:
+        ec2.modify_instance_attribute(InstanceId=i, BlockDeviceMappings=[
+            {"DeviceName": "/dev/sdf", "Ebs": {"DeleteOnTermination": True}}], DisableApiTermination={"Value": True})
+    assert code(e) == "InvalidParameterCombination"
+    # unchanged by the failed requests
+    a = ec2.describe_instance_attribute(InstanceId=i, Attribute="blockDeviceMapping")["BlockDeviceMappings"]
+    assert {m["DeviceName"]: m["Ebs"]["DeleteOnTermination"] for m in a}["/dev/sdf"] is False
+    ec2.terminate_instances(InstanceIds=[i])
+    wait_state(ec2, [i], "terminated", timeout=120)
+    left = {v["VolumeId"]: v["State"] for v in ec2.describe_volumes(
+        VolumeIds=[bdm[root_dev]["VolumeId"], vols["/dev/sdf"]["VolumeId"]])["Volumes"]}
+    assert set(left.values()) == {"available"}, left
+    for gone in (vols["/dev/sdg"]["VolumeId"], vols["/dev/sdh"]["VolumeId"]):
+        with pytest.raises(ClientError) as e:
+            ec2.describe_volumes(VolumeIds=[gone])
+        assert code(e) == "InvalidVolume.NotFound"
