@@ -16,6 +16,7 @@
 #include "hostd/store.h"
 #include "hostd/tags.h"
 #include "lib/ids.h"
+#include "lib/log.h"
 #include "lib/util.h"
 #include "storage/storage.h"
 #include "storage/voltype.h"
@@ -442,6 +443,8 @@ static void write_mod(struct api_req *r, sqlite3_stmt *st)
 		xml_time(&r->x, "endTime", sqlite3_column_int64(st, 13));
 }
 
+static void live_iotune(struct hostd *h, const char *vol);
+
 int act_modify_volume(struct api_req *r)
 {
 	struct hostd *h = r->h;
@@ -573,6 +576,8 @@ int act_modify_volume(struct api_req *r)
 	xml_close(&r->x);
 	if (resize)
 		storage_run(h, op_id);
+	/* After the resize: gp2's IOPS follow the size. */
+	live_iotune(h, id);
 	return 0;
 rollback:
 	store_rollback(s);
@@ -702,6 +707,38 @@ static bool vm_up(struct hostd *h, const char *inst)
 	enum vmm_state vs;
 
 	return h->vmm && vmm_state(h->vmm, inst, &vs) == 0 && (vs == VMM_RUNNING || vs == VMM_PAUSED);
+}
+
+/* The volume's type limits onto its disk in a running VM (ModifyVolume
+ * changes them live; a VM started later gets them in its domain XML).
+ * Caller holds h->lock. */
+static void live_iotune(struct hostd *h, const char *vol)
+{
+	sqlite3_stmt *st = store_stmt(h->store, "SELECT v.volume_type, v.size_gib, COALESCE(v.iops, 0), "
+						"COALESCE(v.throughput, 0), v.instance_id, v.device, i.root_device_name "
+						"FROM volumes v JOIN instances i ON i.id = v.instance_id WHERE v.id = ?1");
+	struct voltype_iotune io;
+	char inst[ID_MAX], target[8];
+	int r;
+
+	if (!st)
+		return;
+	sqlite3_bind_text(st, 1, vol, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return;
+	}
+	voltype_iotune(store_text(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+		       sqlite3_column_int64(st, 3), &io);
+	snprintf(inst, sizeof(inst), "%s", store_text(st, 4));
+	snprintf(target, sizeof(target), "%s",
+		 !strcmp(store_text(st, 5), store_text(st, 6)) ? "vda" : storage_disk_target(store_text(st, 5)));
+	sqlite3_reset(st);
+	if (!target[0] || !vm_up(h, inst))
+		return;
+	r = vmm_disk_set_iotune(h->vmm, inst, target, io.iops, io.bytes_sec);
+	if (r < 0 && r != -ENOENT)
+		log_warn("ebs", "%s: live I/O limits for %s not applied (at the next start)", vol, inst);
 }
 
 int act_attach_volume(struct api_req *r)

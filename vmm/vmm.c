@@ -665,6 +665,36 @@ int vmm_disk_resize(struct vmm *v, const char *name, const char *target, unsigne
 	return ret;
 }
 
+int vmm_disk_set_iotune(struct vmm *v, const char *name, const char *target, long long iops, long long bytes_sec)
+{
+	virDomainPtr dom = lookup(v, name);
+	virTypedParameterPtr p = NULL;
+	int n = 0, max = 0, ret = 0;
+
+	if (!dom)
+		return no_domain() ? -ENOENT : -EIO;
+	/* Both given: libvirt keeps any limit a call leaves out; 0 lifts one. */
+	if (virTypedParamsAddULLong(&p, &n, &max, VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_IOPS_SEC,
+				    (unsigned long long)(iops > 0 ? iops : 0)) < 0 ||
+	    virTypedParamsAddULLong(&p, &n, &max, VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_BYTES_SEC,
+				    (unsigned long long)(bytes_sec > 0 ? bytes_sec : 0)) < 0) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (virDomainSetBlockIoTune(dom, target, p, n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+		if (virDomainIsActive(dom) == 0) {
+			ret = -ENOENT;
+		} else {
+			log_err("vmm", "%s: iotune %s: %s", name, target, virGetLastErrorMessage());
+			ret = -EIO;
+		}
+	}
+out:
+	virTypedParamsFree(p, n);
+	virDomainFree(dom);
+	return ret;
+}
+
 int vmm_attach_disk(struct vmm *v, const char *name, const struct vmm_disk *d)
 {
 	virDomainPtr dom = lookup(v, name);

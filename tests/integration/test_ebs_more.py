@@ -296,6 +296,36 @@ def test_create_snapshots_guest():
         assert [s["VolumeId"] for s in out["Snapshots"]] == [v1]
         c.get_waiter("snapshot_completed").wait(SnapshotIds=[out["Snapshots"][0]["SnapshotId"]],
                                                 WaiterConfig={"Delay": 1})
+        # kill -9 while the VM is held paused (every layer taken): the
+        # restarted hostd has the snapshots and the reconciler resumes the VM
+        state = e.hostd.state_dir
+        assert e.hostd.stop() == 0
+        cenv = dict(env, HOSTD_CRASH_AT="group-before-resume")
+        e.hostd = Hostd(state, config_text(), env=cenv)
+        c = e.client()
+        try:
+            c.create_snapshots(InstanceSpecification={"InstanceId": i, "ExcludeBootVolume": True})
+        except Exception:
+            pass   # hostd died before or while answering
+        e.hostd.proc.wait(30)
+        assert e.hostd.proc.returncode == -9, e.hostd.read_log()[-2000:]
+        e.hostd.log.close()
+        e.hostd = Hostd(state, config_text(), env=env)
+        c = e.client()
+        crashed = c.describe_snapshots(Filters=[{"Name": "volume-id", "Values": [v1, v2]}])["Snapshots"]
+        assert len(crashed) == 5, crashed      # 2 + 1 before, 2 now
+        c.get_waiter("snapshot_completed").wait(SnapshotIds=[x["SnapshotId"] for x in crashed],
+                                                WaiterConfig={"Delay": 1})
+        latest = {}
+        for x in sorted(crashed, key=lambda x: x["StartTime"]):
+            latest[x["VolumeId"]] = x["SnapshotId"]
+        with e.hostd.db() as db:
+            f = {vid: db.execute("SELECT file FROM snapshots WHERE id = ?", (sid,)).fetchone()[0]
+                 for vid, sid in latest.items()}
+        b, cc = counter_in(state, f[v1]), counter_in(state, f[v2])
+        assert cc > 0 and b - cc in (0, 1), (b, cc)
+        before = c.get_console_output(InstanceId=i, Latest=True).get("Output", "").count("HOSTD-EBS n=")
+        wait_marker(c, i, "HOSTD-EBS n=", timeout=60, count=before + 2)
         # bad input
         other = c.create_volume(AvailabilityZone=z, Size=1)["VolumeId"]
         bad = [
@@ -331,6 +361,20 @@ sleep 1
 s=""; for d in /sys/block/vd*; do s="$s $(basename $d)=$(cat $d/serial 2>/dev/null)"; done
 echo "HOSTD-DISKS$s"
 """
+
+
+def live_iotune(env, iid):
+    """{target: (total_iops_sec, total_bytes_sec)} from libvirt's live
+    status XML of the domain (the embedded driver's run directory)."""
+    import xml.etree.ElementTree as ET
+    path = os.path.join(env.hostd.state_dir, "libvirt", "run", "qemu", iid + ".xml")
+    out = {}
+    for disk in ET.parse(path).getroot().iter("disk"):
+        t = disk.find("target").get("dev")
+        io = disk.find("iotune")
+        out[t] = (int(io.findtext("total_iops_sec", "0")), int(io.findtext("total_bytes_sec", "0"))) if io is not None \
+            else (0, 0)
+    return out
 
 
 def test_launch_volumes_and_delete_on_termination(env, ec2):
@@ -404,6 +448,13 @@ def _launch_volumes(env, ec2, import_tiny, wait_marker, wait_state):
     out = wait_marker(ec2, i, "HOSTD-DISKS", timeout=120)
     line = [ln for ln in out.splitlines() if "HOSTD-DISKS" in ln and "echo" not in ln][-1]
     assert line.count("=") == 4 and all(v["VolumeId"][:20] in line for v in vols.values()), line
+    # ModifyVolume changes the limits of the running guest's disks live
+    # (libvirt's live status XML shows the iotune QEMU runs with)
+    ec2.modify_volume(VolumeId=vols["/dev/sdf"]["VolumeId"], Iops=3500, Throughput=250)
+    ec2.modify_volume(VolumeId=vols["/dev/sdh"]["VolumeId"], VolumeType="gp3")      # io1 100 -> gp3 3000/125
+    ec2.modify_volume(VolumeId=vols["/dev/sdg"]["VolumeId"], Size=50)               # gp2: 3 IOPS/GiB
+    assert live_iotune(env, i) == {"vdf": (3500, 250 << 20), "vdg": (150, 250 << 20), "vdh": (3000, 125 << 20),
+                                   "vda": (3000, 125 << 20)}
     # DeleteOnTermination through ModifyInstanceAttribute: root kept, sdf kept, sdg dropped
     ec2.modify_instance_attribute(InstanceId=i, BlockDeviceMappings=[
         {"DeviceName": root_dev, "Ebs": {"DeleteOnTermination": False}},
