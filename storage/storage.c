@@ -615,6 +615,23 @@ bool storage_vm_held(struct hostd *h, const char *inst)
 	pthread_mutex_lock(&s->kmu);
 	held = !strcmp(s->held, inst);
 	pthread_mutex_unlock(&s->kmu);
+	if (held)
+		return true;
+	/* A hostd killed while it held the VM left its snapshots journaled:
+	 * the VM stays paused until they are redone, so they still show one
+	 * instant. */
+	pthread_mutex_lock(&h->lock);
+	{
+		sqlite3_stmt *st = store_stmt(h->store, "SELECT 1 FROM storage_ops o JOIN volumes v ON v.id = o.vol "
+							"WHERE o.kind = 'snap-create' AND v.instance_id = ?1 LIMIT 1");
+
+		if (st) {
+			sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+			held = sqlite3_step(st) == SQLITE_ROW;
+			sqlite3_reset(st);
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
 	return held;
 }
 
@@ -997,7 +1014,8 @@ static void remove_orphans(struct hostd *h)
 static int recover(struct hostd *h)
 {
 	int64_t *ids = NULL;
-	size_t n = 0;
+	char **paused = NULL;
+	size_t n = 0, npaused = 0;
 	sqlite3_stmt *st;
 	int r = 0;
 
@@ -1008,6 +1026,21 @@ static int recover(struct hostd *h)
 		if (!ids)
 			abort();
 		ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	/* Snapshots of a running VM's volumes are redone with it paused, so
+	 * the ones of a CreateSnapshots still show one instant. */
+	st = store_stmt(h->store, "SELECT DISTINCT v.instance_id FROM storage_ops o JOIN volumes v ON v.id = o.vol "
+				  "WHERE o.kind = 'snap-create' AND v.instance_id IS NOT NULL");
+	while (h->vmm && st && sqlite3_step(st) == SQLITE_ROW) {
+		const char *inst = (const char *)sqlite3_column_text(st, 0);
+		enum vmm_state vs;
+
+		if (vmm_state(h->vmm, inst, &vs) == 0 && vs == VMM_RUNNING && vmm_suspend(h->vmm, inst) == 0) {
+			paused = realloc(paused, (npaused + 1) * sizeof(*paused));
+			if (!paused)
+				abort();
+			paused[npaused++] = xstrdup(inst);
+		}
 	}
 	pthread_mutex_unlock(&h->lock);
 	for (size_t i = 0; i < n; i++) {
@@ -1041,6 +1074,12 @@ static int recover(struct hostd *h)
 			r = 0;
 		}
 	}
+	for (size_t i = 0; i < npaused; i++) {
+		if (vmm_resume(h->vmm, paused[i]) < 0)
+			log_err("storage", "%s: could not resume after the journaled snapshots", paused[i]);
+		free(paused[i]);
+	}
+	free(paused);
 	free(ids);
 	return r;
 }

@@ -61,8 +61,9 @@ int storage_run(struct hostd *h, int64_t id);
  * layer is taken, then resumed, so the snapshots are crash-consistent
  * across volumes. Locking as storage_run. 0, or the first -errno. */
 int storage_run_group(struct hostd *h, const int64_t *ids, size_t n, const char *inst);
-/* The VM of inst is held paused by storage_run_group (the reconciler must
- * not resume it). Any thread. */
+/* The VM of inst is held paused by storage_run_group, or snapshots of its
+ * volumes are still journaled (the reconciler must not resume it yet).
+ * The caller does not hold h->lock. */
 bool storage_vm_held(struct hostd *h, const char *inst);
 
 /* A fresh layer file name, "layers/<prefix>-<hex>.qcow2". */

@@ -296,36 +296,40 @@ def test_create_snapshots_guest():
         assert [s["VolumeId"] for s in out["Snapshots"]] == [v1]
         c.get_waiter("snapshot_completed").wait(SnapshotIds=[out["Snapshots"][0]["SnapshotId"]],
                                                 WaiterConfig={"Delay": 1})
-        # kill -9 while the VM is held paused (every layer taken): the
-        # restarted hostd has the snapshots and the reconciler resumes the VM
+        # kill -9 while the VM is held paused, before any layer is taken
+        # (intent) and after all are (group-before-resume): the restarted
+        # hostd redoes what is journaled with the VM still paused, so the
+        # snapshots show one instant, and then the VM runs again
         state = e.hostd.state_dir
-        assert e.hostd.stop() == 0
-        cenv = dict(env, HOSTD_CRASH_AT="group-before-resume")
-        e.hostd = Hostd(state, config_text(), env=cenv)
-        c = e.client()
-        try:
-            c.create_snapshots(InstanceSpecification={"InstanceId": i, "ExcludeBootVolume": True})
-        except Exception:
-            pass   # hostd died before or while answering
-        e.hostd.proc.wait(30)
-        assert e.hostd.proc.returncode == -9, e.hostd.read_log()[-2000:]
-        e.hostd.log.close()
-        e.hostd = Hostd(state, config_text(), env=env)
-        c = e.client()
-        crashed = c.describe_snapshots(Filters=[{"Name": "volume-id", "Values": [v1, v2]}])["Snapshots"]
-        assert len(crashed) == 5, crashed      # 2 + 1 before, 2 now
-        c.get_waiter("snapshot_completed").wait(SnapshotIds=[x["SnapshotId"] for x in crashed],
-                                                WaiterConfig={"Delay": 1})
-        latest = {}
-        for x in sorted(crashed, key=lambda x: x["StartTime"]):
-            latest[x["VolumeId"]] = x["SnapshotId"]
-        with e.hostd.db() as db:
-            f = {vid: db.execute("SELECT file FROM snapshots WHERE id = ?", (sid,)).fetchone()[0]
-                 for vid, sid in latest.items()}
-        b, cc = counter_in(state, f[v1]), counter_in(state, f[v2])
-        assert cc > 0 and b - cc in (0, 1), (b, cc)
-        before = c.get_console_output(InstanceId=i, Latest=True).get("Output", "").count("HOSTD-EBS n=")
-        wait_marker(c, i, "HOSTD-EBS n=", timeout=60, count=before + 2)
+        nsnaps = 3
+        for point in ("intent", "group-before-resume"):
+            assert e.hostd.stop() == 0
+            e.hostd = Hostd(state, config_text(), env=dict(env, HOSTD_CRASH_AT=point))
+            c = e.client()
+            try:
+                c.create_snapshots(InstanceSpecification={"InstanceId": i, "ExcludeBootVolume": True})
+            except Exception:
+                pass   # hostd died before or while answering
+            e.hostd.proc.wait(30)
+            assert e.hostd.proc.returncode == -9, e.hostd.read_log()[-2000:]
+            e.hostd.log.close()
+            e.hostd = Hostd(state, config_text(), env=env)
+            c = e.client()
+            nsnaps += 2
+            got = c.describe_snapshots(Filters=[{"Name": "volume-id", "Values": [v1, v2]}])["Snapshots"]
+            assert len(got) == nsnaps, (point, got)
+            c.get_waiter("snapshot_completed").wait(SnapshotIds=[x["SnapshotId"] for x in got],
+                                                    WaiterConfig={"Delay": 1})
+            latest = {}
+            for x in sorted(got, key=lambda x: x["StartTime"]):
+                latest[x["VolumeId"]] = x["SnapshotId"]
+            with e.hostd.db() as db:
+                f = {vid: db.execute("SELECT file FROM snapshots WHERE id = ?", (sid,)).fetchone()[0]
+                     for vid, sid in latest.items()}
+            b, cc = counter_in(state, f[v1]), counter_in(state, f[v2])
+            assert cc > 0 and b - cc in (0, 1), (point, b, cc)
+            before = c.get_console_output(InstanceId=i, Latest=True).get("Output", "").count("HOSTD-EBS n=")
+            wait_marker(c, i, "HOSTD-EBS n=", timeout=60, count=before + 2)
         # bad input
         other = c.create_volume(AvailabilityZone=z, Size=1)["VolumeId"]
         bad = [
