@@ -290,8 +290,9 @@ static const struct api_param p_volume_attribute[] = {
 static const struct api_param p_modify_volume_attribute[] = {
 	{ "VolumeId", P_STR }, { "AutoEnableIO.Value", P_BOOL }, DRYRUN, END,
 };
+/* IncludeManagedResources: accepted; no resource here is managed. */
 static const struct api_param p_describe_volume_status[] = {
-	{ "VolumeId.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
+	{ "VolumeId.N", P_STR }, { "IncludeManagedResources", P_BOOL }, FILTERS, PAGING, DRYRUN, END,
 };
 static const struct api_param p_attach_volume[] = {
 	{ "VolumeId", P_STR }, { "InstanceId", P_STR }, { "Device", P_STR }, DRYRUN, END,

@@ -425,6 +425,10 @@ def _launch_volumes(env, ec2, import_tiny, wait_marker, wait_state):
         with pytest.raises(ClientError) as e:
             ec2.run_instances(BlockDeviceMappings=bdm, **base)
         assert code(e) == want, bdm
+    p = env.aws("run-instances", "--image-id", ami, "--instance-type", "t3.nano", "--block-device-mappings",
+                '[{"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 1}}, {"DeviceName": "/dev/sdf", '
+                '"Ebs": {"VolumeSize": 2}}]', check=False)
+    assert p.returncode != 0 and "InvalidBlockDeviceMapping" in p.stderr, p.stderr[-500:]
     assert ec2.describe_instances()["Reservations"] == []
     r = ec2.run_instances(UserData=DISKS, BlockDeviceMappings=[
         {"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 8, "VolumeType": "gp3", "Iops": 4000, "Throughput": 200}},
@@ -455,7 +459,8 @@ def _launch_volumes(env, ec2, import_tiny, wait_marker, wait_state):
     # ModifyVolume changes the limits of the running guest's disks live
     # (libvirt's live status XML shows the iotune QEMU runs with)
     ec2.modify_volume(VolumeId=vols["/dev/sdf"]["VolumeId"], Iops=3500, Throughput=250)
-    ec2.modify_volume(VolumeId=vols["/dev/sdh"]["VolumeId"], VolumeType="gp3")      # io1 100 -> gp3 3000/125
+    out = env.aws("modify-volume", "--volume-id", vols["/dev/sdh"]["VolumeId"], "--volume-type", "gp3")
+    assert out["VolumeModification"]["TargetVolumeType"] == "gp3"                    # io1 100 -> gp3 3000/125
     ec2.modify_volume(VolumeId=vols["/dev/sdg"]["VolumeId"], Size=50)               # gp2: 3 IOPS/GiB
     assert live_iotune(env, i) == {"vdf": (3500, 250 << 20), "vdg": (150, 250 << 20), "vdh": (3000, 125 << 20),
                                    "vda": (3000, 125 << 20)}
@@ -470,6 +475,8 @@ def _launch_volumes(env, ec2, import_tiny, wait_marker, wait_state):
         root_dev: False, "/dev/sdf": False, "/dev/sdg": True, "/dev/sdh": True}
     out = env.aws("describe-instance-attribute", "--instance-id", i, "--attribute", "blockDeviceMapping")
     assert len(out["BlockDeviceMappings"]) == 4
+    out = env.aws("describe-instances", "--instance-ids", i)
+    assert {m["DeviceName"] for m in out["Reservations"][0]["Instances"][0]["BlockDeviceMappings"]} == set(bdm)
     for bdm_bad, want in [
         ([{"DeviceName": "/dev/sdp", "Ebs": {"DeleteOnTermination": True}}], "InvalidInstanceAttributeValue"),
         ([{"DeviceName": "/dev/sdf", "Ebs": {"DeleteOnTermination": True, "VolumeId": vols["/dev/sdg"]["VolumeId"]}}],
