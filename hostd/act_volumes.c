@@ -811,6 +811,7 @@ int act_attach_volume(struct api_req *r)
 	 * available. */
 	if (set_attachment(s, vol, inst, dev, "attaching", now) < 0)
 		return api_err_internal(r);
+	storage_crash_point(h, "attach-recorded"); /* storage_start carries it through */
 	if (vm_up(h, inst)) {
 		struct voltype_iotune io;
 		struct vmm_disk d = { .path = file, .target = target, .serial = vol };

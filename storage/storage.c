@@ -23,6 +23,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "images/qimg.h"
+#include "storage/voltype.h"
 #include "vmm/vmm.h"
 
 #define PATHLEN 4200
@@ -55,6 +56,8 @@ static void crash_point(struct hostd *h, const char *name)
 		raise(SIGKILL);
 	}
 }
+
+void storage_crash_point(struct hostd *h, const char *name) { crash_point(h, name); }
 
 static int abs_path(const struct hostd *h, const char *rel, char *out, size_t len)
 {
@@ -1010,6 +1013,79 @@ static void remove_orphans(struct hostd *h)
 	}
 }
 
+/* AttachVolume records 'attaching' before it hot-plugs: a hostd killed
+ * in between left the row so. It is carried through: a running VM gets
+ * the disk now unless it has it already (a stopped one at its next start);
+ * a disk that cannot be plugged rolls the row back. Root volumes and
+ * instances still pending are the launch's. */
+static void finish_attachments(struct hostd *h)
+{
+	struct att {
+		char vol[ID_MAX], inst[ID_MAX], dev[32], file[PATHLEN], type[16];
+		int64_t gib, iops, tp;
+	} *a = NULL;
+	size_t n = 0;
+	sqlite3_stmt *st;
+
+	pthread_mutex_lock(&h->lock);
+	st = store_stmt(h->store, "SELECT v.id, v.instance_id, v.device, v.file, v.volume_type, v.size_gib, "
+				  "COALESCE(v.iops, 0), COALESCE(v.throughput, 0) FROM volumes v JOIN instances i ON "
+				  "i.id = v.instance_id WHERE v.attach_state = 'attaching' AND v.state != 'deleted' AND "
+				  "v.device != i.root_device_name AND i.state IN ('running', 'stopping', 'stopped')");
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		a = realloc(a, (n + 1) * sizeof(*a));
+		if (!a)
+			abort();
+		memset(&a[n], 0, sizeof(a[n]));
+		snprintf(a[n].vol, sizeof(a[n].vol), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(a[n].inst, sizeof(a[n].inst), "%s", (const char *)sqlite3_column_text(st, 1));
+		snprintf(a[n].dev, sizeof(a[n].dev), "%s", (const char *)sqlite3_column_text(st, 2));
+		snprintf(a[n].type, sizeof(a[n].type), "%s", (const char *)sqlite3_column_text(st, 4));
+		if (abs_path(h, (const char *)sqlite3_column_text(st, 3), a[n].file, sizeof(a[n].file)) < 0)
+			continue;
+		a[n].gib = sqlite3_column_int64(st, 5);
+		a[n].iops = sqlite3_column_int64(st, 6);
+		a[n].tp = sqlite3_column_int64(st, 7);
+		n++;
+	}
+	if (st)
+		sqlite3_reset(st);
+	pthread_mutex_unlock(&h->lock);
+	for (size_t i = 0; i < n; i++) {
+		const char *target = storage_disk_target(a[i].dev);
+		char cur[PATHLEN];
+		enum vmm_state vs;
+		bool ok = true;
+
+		if (h->vmm && target[0] && vmm_state(h->vmm, a[i].inst, &vs) == 0 &&
+		    (vs == VMM_RUNNING || vs == VMM_PAUSED) &&
+		    vmm_disk_source(h->vmm, a[i].inst, target, cur, sizeof(cur)) == -ENODEV) {
+			struct voltype_iotune io;
+			struct vmm_disk d = { .path = a[i].file, .target = target, .serial = a[i].vol };
+
+			voltype_iotune(a[i].type, a[i].gib, a[i].iops, a[i].tp, &io);
+			d.iops = io.iops;
+			d.bytes_sec = io.bytes_sec;
+			ok = vmm_attach_disk(h->vmm, a[i].inst, &d) == 0;
+		}
+		log_info("storage", "%s: attachment to %s %s", a[i].vol, a[i].inst, ok ? "completed" : "rolled back");
+		pthread_mutex_lock(&h->lock);
+		{
+			static const char *const done[] = {
+				"UPDATE volumes SET attach_state = 'attached' WHERE id = ?1 AND attach_state = 'attaching'",
+			};
+			static const char *const undo[] = {
+				("UPDATE volumes SET instance_id = NULL, device = NULL, attach_state = NULL, attach_ms = NULL, "
+				 "state = 'available' WHERE id = ?1 AND attach_state = 'attaching'"),
+			};
+
+			txn(h, ok ? done : undo, 1, a[i].vol, NULL, NULL, NULL, 0);
+		}
+		pthread_mutex_unlock(&h->lock);
+	}
+	free(a);
+}
+
 /* Redoes every journaled op (each step is idempotent). */
 static int recover(struct hostd *h)
 {
@@ -1161,6 +1237,7 @@ int storage_start(struct hostd *h)
 	pthread_mutex_lock(&s->mu);
 	r = recover(h);
 	if (r == 0) {
+		finish_attachments(h);
 		remove_orphans(h);
 		collect(h);
 	}

@@ -66,6 +66,9 @@ int storage_run_group(struct hostd *h, const int64_t *ids, size_t n, const char 
  * The caller does not hold h->lock. */
 bool storage_vm_held(struct hostd *h, const char *inst);
 
+/* Test hook: SIGKILL here when HOSTD_CRASH_AT names this point. */
+void storage_crash_point(struct hostd *h, const char *name);
+
 /* A fresh layer file name, "layers/<prefix>-<hex>.qcow2". */
 int storage_new_layer(const char *prefix, char *rel, size_t len);
 

@@ -330,6 +330,28 @@ def test_create_snapshots_guest():
             assert cc > 0 and b - cc in (0, 1), (point, b, cc)
             before = c.get_console_output(InstanceId=i, Latest=True).get("Output", "").count("HOSTD-EBS n=")
             wait_marker(c, i, "HOSTD-EBS n=", timeout=60, count=before + 2)
+        # kill -9 between AttachVolume's row and the hot-plug: the restart
+        # plugs the disk into the running VM and the row says attached
+        v3 = c.create_volume(AvailabilityZone=z, Size=1)["VolumeId"]
+        c.get_waiter("volume_available").wait(VolumeIds=[v3], WaiterConfig={"Delay": 1})
+        assert e.hostd.stop() == 0
+        e.hostd = Hostd(state, config_text(), env=dict(env, HOSTD_CRASH_AT="attach-recorded"))
+        c = e.client()
+        try:
+            c.attach_volume(VolumeId=v3, InstanceId=i, Device="/dev/sdh")
+        except Exception:
+            pass
+        e.hostd.proc.wait(30)
+        assert e.hostd.proc.returncode == -9, e.hostd.read_log()[-2000:]
+        e.hostd.log.close()
+        e.hostd = Hostd(state, config_text(), env=env)
+        c = e.client()
+        att = c.describe_volumes(VolumeIds=[v3])["Volumes"][0]
+        assert att["State"] == "in-use" and att["Attachments"][0]["State"] == "attached", att
+        import xml.etree.ElementTree as ET
+        live = ET.parse(os.path.join(state, "libvirt", "run", "qemu", i + ".xml")).getroot()
+        assert any(d.find("target").get("dev") == "vdh" and (d.findtext("serial") or "") == v3
+                   for d in live.iter("disk")), ET.tostring(live)[:3000]
         # bad input
         other = c.create_volume(AvailabilityZone=z, Size=1)["VolumeId"]
         bad = [
