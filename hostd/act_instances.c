@@ -563,6 +563,7 @@ struct run_req {
 	const char *root_type;
 	bool root_dot;
 	struct tag_list itags, vtags;
+	struct ebs_launch *ebs;   /* data volumes mapped at launch (act_volumes.c) */
 	/* the primary ENI: its subnet, groups and (optionally) address */
 	struct subnet_info sn;
 	const char *private_ip;
@@ -644,7 +645,7 @@ static int parse_metadata_options(struct api_req *r, struct run_req *q)
 	return api_int(r, "MetadataOptions.HttpPutResponseHopLimit", q->hop_limit, 1, 64, &q->hop_limit);
 }
 
-/* Only the root device can be mapped until EBS volumes arrive. */
+/* The root device's mapping; other devices are data volumes. */
 static int parse_bdm(struct api_req *r, struct run_req *q)
 {
 	unsigned *idx = NULL;
@@ -667,15 +668,28 @@ static int parse_bdm(struct api_req *r, struct run_req *q)
 			goto out;
 		}
 		if (strcmp(dev, q->img.root_device_name)) {
-			ret = api_err(r, 400, "UnsupportedOperation",
-				      "Only the root device (%s) can be mapped at launch on this host; attach "
-				      "other volumes after launch.", q->img.root_device_name);
-			goto out;
+			if ((ret = ebs_launch_parse(r, idx[i], dev, &q->ebs)) < 0)
+				goto out;
+			continue;
 		}
 		snprintf(k, sizeof(k), "BlockDeviceMapping.%u.NoDevice", idx[i]);
 		if (api_str(r, k)) {
 			ret = api_err(r, 400, "InvalidBlockDeviceMapping", "The root device cannot be suppressed.");
 			goto out;
+		}
+		{
+			/* Not for the root yet (data volumes take them); never a fake encryption. */
+			static const char *const unsupported[] = { "Iops", "Throughput", "Encrypted", "KmsKeyId" };
+
+			for (size_t u = 0; u < ARRAY_SIZE(unsupported); u++) {
+				snprintf(k, sizeof(k), "BlockDeviceMapping.%u.Ebs.%s", idx[i], unsupported[u]);
+				if ((v = api_str(r, k)) && strcmp(v, "false")) {
+					ret = api_err(r, 400, "UnsupportedOperation",
+						      "%s on the root device is not supported by this host.",
+						      unsupported[u]);
+					goto out;
+				}
+			}
 		}
 		snprintf(k, sizeof(k), "BlockDeviceMapping.%u.Ebs.VolumeSize", idx[i]);
 		if ((ret = api_int(r, k, q->root_gib, 1, 16384, &q->root_gib)) < 0)
@@ -1071,7 +1085,8 @@ static int insert_instance(struct api_req *r, const struct run_req *q, const cha
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return -EIO;
 	if (tags_set(s, r->account_id, id, "instance", &q->itags) < 0 ||
-	    tags_set(s, r->account_id, vol, "volume", &q->vtags) < 0)
+	    tags_set(s, r->account_id, vol, "volume", &q->vtags) < 0 ||
+	    ebs_launch_insert(r, q->ebs, id, now, &q->vtags) < 0)
 		return -EIO;
 	if (q->profile) {
 		char assoc[ID_MAX];
@@ -1168,6 +1183,7 @@ int act_run_instances(struct api_req *r)
 	/* DHCP/DNS hosts and rules for the new ENIs: the launch brings them
 	 * in while QEMU starts (before the guest runs). */
 	vpc_refresh_later(r->h, q.sn.vpc_id);
+	ebs_launch_run(r, q.ebs);
 	log_info("instance", "RunInstances: %lld x %s from %s in %s", (long long)n, q.type_name, q.image_id, res_id);
 	instmgr_kick(r->h);
 	ret = write_reservation(r, res_id);
@@ -1179,6 +1195,7 @@ out:
 	free(q.user_data);
 	tag_list_free(&q.itags);
 	tag_list_free(&q.vtags);
+	ebs_launch_free(q.ebs);
 	return ret;
 }
 
@@ -1548,15 +1565,22 @@ int act_modify_instance_attribute(struct api_req *r)
 	const char *dat = api_str(r, "DisableApiTermination.Value");
 	const char *beh = api_str(r, "InstanceInitiatedShutdownBehavior.Value");
 	char state[16];
-	int given = !!itype + !!udata + !!dat + !!beh + !!attr;
+	/* BlockDeviceMapping.N (DeleteOnTermination): act_volumes.c */
+	unsigned *bdm_idx = NULL;
+	size_t nbdm = 0;
+	bool bdm = query_indices(r->q, "BlockDeviceMapping", &bdm_idx, &nbdm) == 0 && nbdm > 0;
+	int given = !!itype + !!udata + !!dat + !!beh + !!attr + bdm;
 	sqlite3_stmt *st;
 	int ret;
 
+	free(bdm_idx);
 	if ((ret = one_instance(r, &id)) < 0)
 		return ret;
 	if (given != 1)
 		return api_err(r, 400, "InvalidParameterCombination",
 			       "Exactly one attribute must be modified per request.");
+	if (bdm)
+		return act_modify_instance_bdm(r, id);
 	if (attr) {
 		if (!value)
 			return api_err_missing(r, "Value");

@@ -4,6 +4,7 @@
  * (quick: an overlay or a resize) outside h->lock. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hostd/actions.h"
@@ -15,6 +16,7 @@
 #include "hostd/store.h"
 #include "hostd/tags.h"
 #include "lib/ids.h"
+#include "lib/log.h"
 #include "lib/util.h"
 #include "storage/storage.h"
 #include "storage/voltype.h"
@@ -161,7 +163,9 @@ int act_create_volume(struct api_req *r)
 	if (snap) {
 		int64_t sgib;
 
-		st = store_stmt(s, "SELECT size_gib, state, file FROM snapshots WHERE id = ?1 AND account_id = ?2");
+		st = store_stmt(s, "SELECT size_gib, state, file FROM snapshots WHERE id = ?1 AND "
+				   "(account_id = ?2 OR EXISTS (SELECT 1 FROM snapshot_perms p WHERE "
+				   "p.snapshot_id = snapshots.id AND p.grantee IN (?2, 'all')))");
 		if (!st)
 			goto internal;
 		sqlite3_bind_text(st, 1, snap, -1, SQLITE_STATIC);
@@ -439,6 +443,8 @@ static void write_mod(struct api_req *r, sqlite3_stmt *st)
 		xml_time(&r->x, "endTime", sqlite3_column_int64(st, 13));
 }
 
+static void live_iotune(struct hostd *h, const char *vol);
+
 int act_modify_volume(struct api_req *r)
 {
 	struct hostd *h = r->h;
@@ -570,6 +576,8 @@ int act_modify_volume(struct api_req *r)
 	xml_close(&r->x);
 	if (resize)
 		storage_run(h, op_id);
+	/* After the resize: gp2's IOPS follow the size. */
+	live_iotune(h, id);
 	return 0;
 rollback:
 	store_rollback(s);
@@ -701,6 +709,38 @@ static bool vm_up(struct hostd *h, const char *inst)
 	return h->vmm && vmm_state(h->vmm, inst, &vs) == 0 && (vs == VMM_RUNNING || vs == VMM_PAUSED);
 }
 
+/* The volume's type limits onto its disk in a running VM (ModifyVolume
+ * changes them live; a VM started later gets them in its domain XML).
+ * Caller holds h->lock. */
+static void live_iotune(struct hostd *h, const char *vol)
+{
+	sqlite3_stmt *st = store_stmt(h->store, "SELECT v.volume_type, v.size_gib, COALESCE(v.iops, 0), "
+						"COALESCE(v.throughput, 0), v.instance_id, v.device, i.root_device_name "
+						"FROM volumes v JOIN instances i ON i.id = v.instance_id WHERE v.id = ?1");
+	struct voltype_iotune io;
+	char inst[ID_MAX], target[8];
+	int r;
+
+	if (!st)
+		return;
+	sqlite3_bind_text(st, 1, vol, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return;
+	}
+	voltype_iotune(store_text(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+		       sqlite3_column_int64(st, 3), &io);
+	snprintf(inst, sizeof(inst), "%s", store_text(st, 4));
+	snprintf(target, sizeof(target), "%s",
+		 !strcmp(store_text(st, 5), store_text(st, 6)) ? "vda" : storage_disk_target(store_text(st, 5)));
+	sqlite3_reset(st);
+	if (!target[0] || !vm_up(h, inst))
+		return;
+	r = vmm_disk_set_iotune(h->vmm, inst, target, io.iops, io.bytes_sec);
+	if (r < 0 && r != -ENOENT)
+		log_warn("ebs", "%s: live I/O limits for %s not applied (at the next start)", vol, inst);
+}
+
 int act_attach_volume(struct api_req *r)
 {
 	struct hostd *h = r->h;
@@ -771,6 +811,7 @@ int act_attach_volume(struct api_req *r)
 	 * available. */
 	if (set_attachment(s, vol, inst, dev, "attaching", now) < 0)
 		return api_err_internal(r);
+	storage_crash_point(h, "attach-recorded"); /* storage_start carries it through */
 	if (vm_up(h, inst)) {
 		struct voltype_iotune io;
 		struct vmm_disk d = { .path = file, .target = target, .serial = vol };
@@ -836,4 +877,489 @@ int act_detach_volume(struct api_req *r)
 	write_attachment(r, vol, inst, dev, "detaching", ms);
 	storage_kick(h); /* its chain may be merged now */
 	return 0;
+}
+
+static int check_vol_attribute(struct api_req *r, const char **attr)
+{
+	int ret = api_need_str(r, "Attribute", attr);
+
+	if (ret < 0)
+		return ret;
+	if (strcmp(*attr, "autoEnableIO") && strcmp(*attr, "productCodes"))
+		return api_err(r, 400, "InvalidParameterValue",
+			       "Value (%.64s) for parameter attribute is invalid. Expected: 'autoEnableIO' or "
+			       "'productCodes'.", *attr);
+	return 0;
+}
+
+int act_describe_volume_attribute(struct api_req *r)
+{
+	const char *id, *attr;
+	sqlite3_stmt *st;
+	int ret;
+
+	if ((ret = api_need_str(r, "VolumeId", &id)) < 0 || (ret = check_vol_attribute(r, &attr)) < 0 ||
+	    (ret = find_volume(r, id, &st)) < 0)
+		return ret;
+	xml_text(&r->x, "volumeId", id);
+	if (!strcmp(attr, "productCodes")) {
+		/* No marketplace here: a volume never carries product codes. */
+		xml_open(&r->x, "productCodes");
+		xml_close(&r->x);
+		return 0;
+	}
+	st = store_stmt(r->h->store, "SELECT auto_enable_io FROM volumes WHERE id = ?1");
+	if (!st || (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_ROW)
+		return api_err_internal(r);
+	xml_open(&r->x, "autoEnableIO");
+	xml_bool(&r->x, "value", sqlite3_column_int(st, 0) != 0);
+	xml_close(&r->x);
+	return 0;
+}
+
+int act_modify_volume_attribute(struct api_req *r)
+{
+	const char *id;
+	bool on;
+	sqlite3_stmt *st;
+	int ret;
+
+	if ((ret = api_need_str(r, "VolumeId", &id)) < 0)
+		return ret;
+	if (!api_str(r, "AutoEnableIO.Value"))
+		return api_err_missing(r, "AutoEnableIO");
+	if ((ret = api_bool(r, "AutoEnableIO.Value", false, &on)) < 0 || (ret = find_volume(r, id, &st)) < 0)
+		return ret;
+	st = store_stmt(r->h->store, "UPDATE volumes SET auto_enable_io = ?2 WHERE id = ?1");
+	if (!st)
+		return api_err_internal(r);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, on);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return api_err_internal(r);
+	xml_bool(&r->x, "return", true);
+	return 0;
+}
+
+/* DescribeVolumeStatus: the one check hostd can really make is whether the
+ * volume's chain opens and is free of corruption (qemu-img check): ok and
+ * io-enabled passed, or impaired and io-enabled failed. I/O performance is
+ * not measured, so it is not-applicable; no events are scheduled. */
+struct volstat {
+	char id[ID_MAX], az[72], file[256];
+	bool creating;
+	int check;      /* storage_check's answer */
+};
+
+static const char *const volstat_filters[] = {
+	"action.code", "action.description", "action.event-id", "availability-zone", "event.description",
+	"event.event-id", "event.event-type", "event.not-after", "event.not-before", "volume-status.details-name",
+	"volume-status.details-status", "volume-status.status", NULL,
+};
+
+int act_describe_volume_status(struct api_req *r)
+{
+	struct hostd *h = r->h;
+	struct filter_set fs = { 0 };
+	struct fbag bag = FBAG_INIT;
+	const char **ids = NULL;
+	size_t nids = 0, n = 0, cap = 0;
+	struct volstat *v = NULL;
+	char *from = NULL;
+	int64_t limit = 0, emitted = 0;
+	bool more = false;
+	sqlite3_stmt *st;
+	int ret, rc;
+
+	if ((ret = api_list(r, "VolumeId", &ids, &nids)) < 0 || (ret = api_filters(r, volstat_filters, false, &fs)) < 0 ||
+	    (ret = api_page(r, 5, 1000, &limit, &from)) < 0)
+		goto out;
+	for (size_t i = 0; i < nids; i++)
+		if ((ret = find_volume(r, ids[i], &st)) < 0)
+			goto out;
+	st = store_stmt(h->store, "SELECT id, az, state, file FROM volumes WHERE account_id = ?1 AND state != 'deleted' "
+				  "AND (?2 IS NULL OR id >= ?2) ORDER BY id");
+	if (!st) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, r->account_id, -1, SQLITE_STATIC);
+	if (from)
+		sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (nids && !strv_contains(ids, nids, store_text(st, 0)))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			v = realloc(v, cap * sizeof(*v));
+			if (!v)
+				abort();
+		}
+		memset(&v[n], 0, sizeof(v[n]));
+		snprintf(v[n].id, sizeof(v[n].id), "%s", store_text(st, 0));
+		snprintf(v[n].az, sizeof(v[n].az), "%s", store_text(st, 1));
+		v[n].creating = !strcmp(store_text(st, 2), "creating");
+		if (snprintf(v[n].file, sizeof(v[n].file), "%s", store_text(st, 3)) >= (int)sizeof(v[n].file))
+			v[n].creating = true; /* no name hostd made; nothing to check */
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	/* qemu-img runs without h->lock; the rows were copied. */
+	pthread_mutex_unlock(&h->lock);
+	for (size_t i = 0; i < n; i++)
+		v[i].check = v[i].creating ? 0 : storage_check(h, v[i].file);
+	pthread_mutex_lock(&h->lock);
+	xml_open(&r->x, "volumeStatusSet");
+	for (size_t i = 0; i < n; i++) {
+		const char *status = "ok", *io = "passed";
+
+		if (v[i].creating)
+			status = io = "insufficient-data";
+		else if (v[i].check == -EIO)
+			status = "impaired", io = "failed";
+		else if (v[i].check < 0)
+			status = io = "insufficient-data";
+		if (fs.n) {
+			fbag_reset(&bag);
+			fbag_add(&bag, "availability-zone", v[i].az);
+			fbag_add(&bag, "volume-status.status", status);
+			fbag_add(&bag, "volume-status.details-name", "io-enabled");
+			fbag_add(&bag, "volume-status.details-name", "io-performance");
+			fbag_add(&bag, "volume-status.details-status", io);
+			fbag_add(&bag, "volume-status.details-status", "not-applicable");
+			if (!filter_set_match(&fs, &bag))
+				continue;
+		}
+		if (limit && emitted == limit) {
+			more = true;
+			xml_close(&r->x);
+			api_next_token(r, v[i].id);
+			break;
+		}
+		xml_open(&r->x, "item");
+		xml_text(&r->x, "volumeId", v[i].id);
+		xml_text(&r->x, "availabilityZone", v[i].az);
+		xml_open(&r->x, "volumeStatus");
+		xml_text(&r->x, "status", status);
+		xml_open(&r->x, "details");
+		xml_open(&r->x, "item");
+		xml_text(&r->x, "name", "io-enabled");
+		xml_text(&r->x, "status", io);
+		xml_close(&r->x);
+		xml_open(&r->x, "item");
+		xml_text(&r->x, "name", "io-performance");
+		xml_text(&r->x, "status", "not-applicable");
+		xml_close(&r->x);
+		xml_close(&r->x);
+		xml_close(&r->x);
+		xml_open(&r->x, "eventsSet");
+		xml_close(&r->x);
+		xml_open(&r->x, "actionsSet");
+		xml_close(&r->x);
+		xml_close(&r->x);
+		emitted++;
+	}
+	if (!more)
+		xml_close(&r->x);
+	ret = 0;
+out:
+	free(v);
+	free(from);
+	free(ids);
+	filter_set_free(&fs);
+	fbag_free(&bag);
+	return ret;
+}
+
+/* ModifyInstanceAttribute BlockDeviceMapping.N: DeleteOnTermination of the
+ * volumes mapped at DeviceName (root or data), all or nothing. The
+ * instance exists (checked by the caller). */
+int act_modify_instance_bdm(struct api_req *r, const char *inst)
+{
+	struct store *s = r->h->store;
+	unsigned *idx = NULL;
+	size_t n = 0;
+	struct {
+		char vol[ID_MAX];
+		bool dot;
+	} *set = NULL;
+	sqlite3_stmt *st;
+	int ret = 0, rc;
+
+	if (query_indices(r->q, "BlockDeviceMapping", &idx, &n) < 0)
+		return api_err_internal(r);
+	set = xcalloc(n ? n : 1, sizeof(*set));
+	for (size_t i = 0; i < n; i++) {
+		char k[96];
+		const char *dev, *vol;
+		bool found = false;
+
+		snprintf(k, sizeof(k), "BlockDeviceMapping.%u.DeviceName", idx[i]);
+		if (!(dev = api_str(r, k))) {
+			ret = api_err_missing(r, k);
+			goto out;
+		}
+		snprintf(k, sizeof(k), "BlockDeviceMapping.%u.NoDevice", idx[i]);
+		if (api_str(r, k)) {
+			ret = api_err(r, 400, "InvalidParameterCombination",
+				      "Only DeleteOnTermination of a mapped EBS volume can be modified.");
+			goto out;
+		}
+		snprintf(k, sizeof(k), "BlockDeviceMapping.%u.VirtualName", idx[i]);
+		if (api_str(r, k)) {
+			ret = api_err(r, 400, "InvalidParameterCombination",
+				      "Only DeleteOnTermination of a mapped EBS volume can be modified.");
+			goto out;
+		}
+		snprintf(k, sizeof(k), "BlockDeviceMapping.%u.Ebs.DeleteOnTermination", idx[i]);
+		if (!api_str(r, k)) {
+			ret = api_err_missing(r, k);
+			goto out;
+		}
+		if ((ret = api_bool(r, k, false, &set[i].dot)) < 0)
+			goto out;
+		snprintf(k, sizeof(k), "BlockDeviceMapping.%u.Ebs.VolumeId", idx[i]);
+		vol = api_str(r, k);
+		st = store_stmt(s, "SELECT id, device FROM volumes WHERE instance_id = ?1 AND state != 'deleted'");
+		if (!st) {
+			ret = api_err_internal(r);
+			goto out;
+		}
+		sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+		while (!found && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *d = store_text(st, 1), *t = storage_disk_target(dev);
+
+			/* /dev/sdf and /dev/xvdf are the same disk */
+			if (!strcmp(d, dev) || (t[0] && !strcmp(storage_disk_target(d), t))) {
+				found = true;
+				snprintf(set[i].vol, sizeof(set[i].vol), "%s", store_text(st, 0));
+			}
+		}
+		sqlite3_reset(st);
+		if (!found) {
+			ret = api_err(r, 400, "InvalidInstanceAttributeValue", "No device is currently mapped at %.64s",
+				      dev);
+			goto out;
+		}
+		if (vol && strcmp(vol, set[i].vol)) {
+			ret = api_err(r, 400, "InvalidInstanceAttributeValue",
+				      "The volume %.64s is not the one mapped at %.64s (%s).", vol, dev, set[i].vol);
+			goto out;
+		}
+	}
+	if (!n) {
+		ret = api_err_missing(r, "BlockDeviceMapping");
+		goto out;
+	}
+	if (store_begin(s) < 0) {
+		ret = api_err_internal(r);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		st = store_stmt(s, "UPDATE volumes SET delete_on_termination = ?2 WHERE id = ?1");
+		if (!st || (sqlite3_bind_text(st, 1, set[i].vol, -1, SQLITE_STATIC), sqlite3_bind_int(st, 2, set[i].dot),
+			    sqlite3_step(st)) != SQLITE_DONE) {
+			store_rollback(s);
+			ret = api_err_internal(r);
+			goto out;
+		}
+	}
+	if (store_commit(s) < 0) {
+		store_rollback(s);
+		ret = api_err_internal(r);
+		goto out;
+	}
+	xml_bool(&r->x, "return", true);
+out:
+	free(set);
+	free(idx);
+	return ret;
+}
+
+/* ---- data volumes mapped at launch (RunInstances BlockDeviceMapping) ---- */
+
+#define LAUNCH_VOLS_MAX 15   /* with the root: the domain's 16 disks */
+
+struct ebs_launch_vol {
+	char dev[32], snap[ID_MAX], snapfile[4200];
+	struct voltype vt;
+	int64_t gib;
+	bool dot;
+};
+
+struct ebs_launch {
+	struct ebs_launch_vol v[LAUNCH_VOLS_MAX];
+	size_t n;
+	int64_t *ops;     /* the vol-create intents of every instance */
+	size_t nops;
+};
+
+int ebs_launch_parse(struct api_req *r, unsigned idx, const char *dev, struct ebs_launch **lp)
+{
+	struct ebs_launch *l = *lp;
+	struct ebs_launch_vol *v;
+	struct voltype_req q = { 0 };
+	const char *target = storage_disk_target(dev), *code, *snap;
+	char k[96], msg[256];
+	bool has_size, enc = false;
+	int ret;
+
+	snprintf(k, sizeof(k), "BlockDeviceMapping.%u.NoDevice", idx);
+	if (api_str(r, k))
+		return 0; /* suppresses a mapping of the AMI's; these AMIs map only the root */
+	snprintf(k, sizeof(k), "BlockDeviceMapping.%u.VirtualName", idx);
+	if (api_str(r, k))
+		return api_err(r, 400, "UnsupportedOperation",
+			       "Instance store volumes (%.32s) are not supported by this host.", api_str(r, k));
+	if (!target[0])
+		return api_err(r, 400, "InvalidBlockDeviceMapping",
+			       "Invalid device name %.64s (expecting /dev/sd[b-z] or /dev/xvd[b-z]).", dev);
+	if (!l)
+		l = *lp = xcalloc(1, sizeof(*l));
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(storage_disk_target(l->v[i].dev), target))
+			return api_err(r, 400, "InvalidBlockDeviceMapping",
+				       "The device '%.64s' is used in more than one block-device mapping", dev);
+	if (l->n == LAUNCH_VOLS_MAX)
+		return api_err(r, 400, "InvalidBlockDeviceMapping", "At most %d data volumes can be mapped at launch.",
+			       LAUNCH_VOLS_MAX);
+	v = &l->v[l->n];
+	memset(v, 0, sizeof(*v));
+	snprintf(v->dev, sizeof(v->dev), "%s", dev);
+	snprintf(k, sizeof(k), "BlockDeviceMapping.%u.Ebs.Encrypted", idx);
+	if ((ret = api_bool(r, k, false, &enc)) < 0)
+		return ret;
+	snprintf(k, sizeof(k), "BlockDeviceMapping.%u.Ebs.KmsKeyId", idx);
+	if (enc || api_str(r, k))
+		return api_err(r, 400, "UnsupportedOperation", "Encrypted volumes are not supported by this host yet.");
+	snprintf(k, sizeof(k), "BlockDeviceMapping.%u.Ebs.DeleteOnTermination", idx);
+	if ((ret = api_bool(r, k, true, &v->dot)) < 0) /* true for launch-time volumes, as on EC2 */
+		return ret;
+	snprintf(k, sizeof(k), "BlockDeviceMapping.%u.Ebs.VolumeSize", idx);
+	if ((ret = opt_int(r, k, &has_size, &q.size_gib)) < 0)
+		return ret;
+	snprintf(k, sizeof(k), "BlockDeviceMapping.%u.Ebs.Iops", idx);
+	if ((ret = opt_int(r, k, &q.has_iops, &q.iops)) < 0)
+		return ret;
+	snprintf(k, sizeof(k), "BlockDeviceMapping.%u.Ebs.Throughput", idx);
+	if ((ret = opt_int(r, k, &q.has_throughput, &q.throughput)) < 0)
+		return ret;
+	snprintf(k, sizeof(k), "BlockDeviceMapping.%u.Ebs.VolumeType", idx);
+	q.type = api_str(r, k);
+	snprintf(k, sizeof(k), "BlockDeviceMapping.%u.Ebs.SnapshotId", idx);
+	snap = api_str(r, k);
+	if (!has_size && !snap)
+		return api_err(r, 400, "InvalidBlockDeviceMapping",
+			       "The block-device mapping %.64s must contain a volume size or a snapshot id.", dev);
+	if (snap) {
+		sqlite3_stmt *st;
+		int64_t sgib;
+
+		if (!id_valid("snap", snap))
+			return api_err(r, 400, "InvalidSnapshotID.Malformed", "Invalid id: \"%.64s\" (expecting \"snap-...\")",
+				       snap);
+		st = store_stmt(r->h->store, "SELECT size_gib, state, file FROM snapshots WHERE id = ?1 AND "
+					     "(account_id = ?2 OR EXISTS (SELECT 1 FROM snapshot_perms p WHERE "
+					     "p.snapshot_id = snapshots.id AND p.grantee IN (?2, 'all')))");
+		if (!st)
+			return api_err_internal(r);
+		sqlite3_bind_text(st, 1, snap, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			sqlite3_reset(st);
+			return api_err(r, 400, "InvalidSnapshot.NotFound", "The snapshot '%s' does not exist.", snap);
+		}
+		sgib = sqlite3_column_int64(st, 0);
+		if (strcmp(store_text(st, 1), "completed")) {
+			ret = api_err(r, 400, "IncorrectState", "Snapshot '%s' is not completed (%s).", snap,
+				      store_text(st, 1));
+			sqlite3_reset(st);
+			return ret;
+		}
+		snprintf(v->snapfile, sizeof(v->snapfile), "%s", store_text(st, 2));
+		sqlite3_reset(st);
+		snprintf(v->snap, sizeof(v->snap), "%s", snap);
+		if (!has_size)
+			q.size_gib = sgib;
+		else if (q.size_gib < sgib)
+			return api_err(r, 400, "InvalidBlockDeviceMapping",
+				       "Volume of size %lldGB is smaller than snapshot '%s', expect size >= %lldGB",
+				       (long long)q.size_gib, snap, (long long)sgib);
+	}
+	if (voltype_resolve(&q, &v->vt, &code, msg, sizeof(msg)) < 0)
+		return api_err(r, 400, code, "%s (device %.64s)", msg, dev);
+	v->gib = q.size_gib;
+	l->n++;
+	return 0;
+}
+
+int ebs_launch_insert(struct api_req *r, struct ebs_launch *l, const char *inst, int64_t now,
+		      const struct tag_list *vtags)
+{
+	struct hostd *h = r->h;
+	struct store *s = h->store;
+
+	for (size_t i = 0; l && i < l->n; i++) {
+		const struct ebs_launch_vol *v = &l->v[i];
+		char id[ID_MAX], file[256];
+		int64_t op_id;
+		sqlite3_stmt *st;
+
+		if (id_new("vol", id) < 0 || storage_new_layer("layer", file, sizeof(file)) < 0)
+			return -EIO;
+		st = store_stmt(s, "INSERT INTO volumes(id, account_id, size_gib, volume_type, iops, throughput, "
+				   "snapshot_id, az, state, file, created_ms, instance_id, device, attach_state, attach_ms, "
+				   "delete_on_termination) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'creating', ?9, ?10, "
+				   "?11, ?12, 'attaching', ?10, ?13)");
+		if (!st)
+			return -EIO;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, r->account_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, v->gib);
+		sqlite3_bind_text(st, 4, v->vt.type, -1, SQLITE_STATIC);
+		if (v->vt.iops)
+			sqlite3_bind_int64(st, 5, v->vt.iops);
+		if (v->vt.throughput)
+			sqlite3_bind_int64(st, 6, v->vt.throughput);
+		if (v->snap[0])
+			sqlite3_bind_text(st, 7, v->snap, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, h->cfg->availability_zone, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 9, file, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 10, now);
+		sqlite3_bind_text(st, 11, inst, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 12, v->dev, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 13, v->dot);
+		if (sqlite3_step(st) != SQLITE_DONE || tags_set(s, r->account_id, id, "volume", vtags) < 0)
+			return -EIO;
+		{
+			struct storage_op op = { .kind = "vol-create", .vol = id, .file = file,
+						 .backing = v->snap[0] ? v->snapfile : NULL, .size_bytes = v->gib * GIB };
+
+			if (storage_intent(h, &op, &op_id) < 0)
+				return -EIO;
+		}
+		l->ops = realloc(l->ops, (l->nops + 1) * sizeof(*l->ops));
+		if (!l->ops)
+			abort();
+		l->ops[l->nops++] = op_id;
+	}
+	return 0;
+}
+
+void ebs_launch_run(struct api_req *r, struct ebs_launch *l)
+{
+	/* The reconciler launches the instance once none of its data volumes
+	 * is creating any more (instances.c). */
+	for (size_t i = 0; l && i < l->nops; i++)
+		storage_run(r->h, l->ops[i]);
+}
+
+void ebs_launch_free(struct ebs_launch *l)
+{
+	if (l)
+		free(l->ops);
+	free(l);
 }

@@ -95,6 +95,9 @@ static const struct api_param p_run_instances[] = {
 	{ "BlockDeviceMapping.N.DeviceName", P_STR }, { "BlockDeviceMapping.N.NoDevice", P_STR },
 	{ "BlockDeviceMapping.N.Ebs.VolumeSize", P_INT }, { "BlockDeviceMapping.N.Ebs.DeleteOnTermination", P_BOOL },
 	{ "BlockDeviceMapping.N.Ebs.VolumeType", P_STR }, { "BlockDeviceMapping.N.Ebs.SnapshotId", P_STR },
+	{ "BlockDeviceMapping.N.Ebs.Iops", P_INT }, { "BlockDeviceMapping.N.Ebs.Throughput", P_INT },
+	{ "BlockDeviceMapping.N.Ebs.Encrypted", P_BOOL }, { "BlockDeviceMapping.N.Ebs.KmsKeyId", P_STR },
+	{ "BlockDeviceMapping.N.VirtualName", P_STR },
 	{ "MetadataOptions.HttpTokens", P_STR }, { "MetadataOptions.HttpPutResponseHopLimit", P_INT },
 	{ "MetadataOptions.HttpEndpoint", P_STR }, { "MetadataOptions.HttpProtocolIpv6", P_STR },
 	{ "MetadataOptions.InstanceMetadataTags", P_STR }, { "PrivateIpAddress", P_STR }, IIP, TAGSPEC, DRYRUN, END,
@@ -118,7 +121,9 @@ static const struct api_param p_describe_instance_attribute[] = {
 static const struct api_param p_modify_instance_attribute[] = {
 	{ "InstanceId", P_STR }, { "Attribute", P_STR }, { "Value", P_STR }, { "InstanceType.Value", P_STR },
 	{ "UserData.Value", P_B64 }, { "DisableApiTermination.Value", P_BOOL },
-	{ "InstanceInitiatedShutdownBehavior.Value", P_STR }, DRYRUN, END,
+	{ "InstanceInitiatedShutdownBehavior.Value", P_STR }, { "BlockDeviceMapping.N.DeviceName", P_STR },
+	{ "BlockDeviceMapping.N.Ebs.DeleteOnTermination", P_BOOL }, { "BlockDeviceMapping.N.Ebs.VolumeId", P_STR },
+	{ "BlockDeviceMapping.N.NoDevice", P_STR }, { "BlockDeviceMapping.N.VirtualName", P_STR }, DRYRUN, END,
 };
 static const struct api_param p_modify_instance_metadata_options[] = {
 	{ "InstanceId", P_STR }, { "HttpTokens", P_STR }, { "HttpPutResponseHopLimit", P_INT }, { "HttpEndpoint", P_STR },
@@ -293,6 +298,16 @@ static const struct api_param p_modify_volume[] = {
 	{ "VolumeId", P_STR }, { "Size", P_INT }, { "VolumeType", P_STR }, { "Iops", P_INT }, { "Throughput", P_INT },
 	{ "MultiAttachEnabled", P_BOOL }, DRYRUN, END,
 };
+static const struct api_param p_volume_attribute[] = {
+	{ "VolumeId", P_STR }, { "Attribute", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_modify_volume_attribute[] = {
+	{ "VolumeId", P_STR }, { "AutoEnableIO.Value", P_BOOL }, DRYRUN, END,
+};
+/* IncludeManagedResources: accepted; no resource here is managed. */
+static const struct api_param p_describe_volume_status[] = {
+	{ "VolumeId.N", P_STR }, { "IncludeManagedResources", P_BOOL }, FILTERS, PAGING, DRYRUN, END,
+};
 static const struct api_param p_attach_volume[] = {
 	{ "VolumeId", P_STR }, { "InstanceId", P_STR }, { "Device", P_STR }, DRYRUN, END,
 };
@@ -306,6 +321,20 @@ static const struct api_param p_create_snapshot[] = {
 static const struct api_param p_delete_snapshot[] = { { "SnapshotId", P_STR }, DRYRUN, END };
 static const struct api_param p_describe_snapshots[] = {
 	{ "SnapshotId.N", P_STR }, { "Owner.N", P_STR }, { "RestorableBy.N", P_STR }, FILTERS, PAGING, DRYRUN, END,
+};
+static const struct api_param p_snapshot_attribute[] = {
+	{ "SnapshotId", P_STR }, { "Attribute", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_modify_snapshot_attribute[] = {
+	{ "SnapshotId", P_STR }, { "Attribute", P_STR }, { "OperationType", P_STR }, { "UserId.N", P_STR },
+	{ "UserGroup.N", P_STR }, { "CreateVolumePermission.Add.N.UserId", P_STR },
+	{ "CreateVolumePermission.Add.N.Group", P_STR }, { "CreateVolumePermission.Remove.N.UserId", P_STR },
+	{ "CreateVolumePermission.Remove.N.Group", P_STR }, DRYRUN, END,
+};
+static const struct api_param p_create_snapshots[] = {
+	{ "InstanceSpecification.InstanceId", P_STR }, { "InstanceSpecification.ExcludeBootVolume", P_BOOL },
+	{ "InstanceSpecification.ExcludeDataVolumeId.N", P_STR }, { "Description", P_STR },
+	{ "CopyTagsFromSource", P_STR }, { "OutpostArn", P_STR }, { "Location", P_STR }, TAGSPEC, DRYRUN, END,
 };
 static const struct api_param p_copy_snapshot[] = {
 	{ "SourceSnapshotId", P_STR }, { "SourceRegion", P_STR }, { "Description", P_STR }, { "Encrypted", P_BOOL },
@@ -331,6 +360,7 @@ const struct api_action api_actions[] = {
 	{ "CreateNetworkInterface", act_create_network_interface, true, p_create_network_interface },
 	{ "CreateSecurityGroup", act_create_security_group, true, p_create_security_group },
 	{ "CreateSnapshot", act_create_snapshot, true, p_create_snapshot },
+	{ "CreateSnapshots", act_create_snapshots, true, p_create_snapshots },
 	{ "CreateSubnet", act_create_subnet, true, p_create_subnet },
 	{ "CreateTags", act_create_tags, true, p_create_tags },
 	{ "CreateVolume", act_create_volume, true, p_create_volume },
@@ -365,9 +395,12 @@ const struct api_action api_actions[] = {
 	{ "DescribeRegions", act_describe_regions, false, p_describe_regions },
 	{ "DescribeSecurityGroupRules", act_describe_security_group_rules, false, p_describe_security_group_rules },
 	{ "DescribeSecurityGroups", act_describe_security_groups, false, p_describe_security_groups },
+	{ "DescribeSnapshotAttribute", act_describe_snapshot_attribute, false, p_snapshot_attribute },
 	{ "DescribeSnapshots", act_describe_snapshots, false, p_describe_snapshots },
 	{ "DescribeSubnets", act_describe_subnets, false, p_describe_subnets },
 	{ "DescribeTags", act_describe_tags, false, p_describe_tags },
+	{ "DescribeVolumeAttribute", act_describe_volume_attribute, false, p_volume_attribute },
+	{ "DescribeVolumeStatus", act_describe_volume_status, false, p_describe_volume_status },
 	{ "DescribeVolumes", act_describe_volumes, false, p_describe_volumes },
 	{ "DescribeVolumesModifications", act_describe_volumes_modifications, false, p_describe_volumes },
 	{ "DescribeVpcs", act_describe_vpcs, false, p_describe_vpcs },
@@ -389,8 +422,10 @@ const struct api_action api_actions[] = {
 	  p_modify_instance_metadata_options },
 	{ "ModifyNetworkInterfaceAttribute", act_modify_network_interface_attribute, true, p_modify_network_interface_attribute },
 	{ "ModifySecurityGroupRules", act_modify_security_group_rules, true, p_modify_security_group_rules },
+	{ "ModifySnapshotAttribute", act_modify_snapshot_attribute, true, p_modify_snapshot_attribute },
 	{ "ModifySubnetAttribute", act_modify_subnet_attribute, true, p_modify_subnet_attribute },
 	{ "ModifyVolume", act_modify_volume, true, p_modify_volume },
+	{ "ModifyVolumeAttribute", act_modify_volume_attribute, true, p_modify_volume_attribute },
 	{ "RebootInstances", act_reboot_instances, true, p_instance_ids },
 	{ "RegisterImage", act_register_image, true, p_register_image },
 	{ "ReleaseAddress", act_release_address, true, p_release_address },
@@ -398,6 +433,7 @@ const struct api_action api_actions[] = {
 	  p_replace_iam_instance_profile_association },
 	{ "ReplaceNetworkAclAssociation", act_replace_network_acl_association, true, p_replace_network_acl_association },
 	{ "ReplaceNetworkAclEntry", act_replace_network_acl_entry, true, p_network_acl_entry },
+	{ "ResetSnapshotAttribute", act_reset_snapshot_attribute, true, p_snapshot_attribute },
 	{ "RevokeSecurityGroupEgress", act_revoke_security_group_egress, true, p_revoke_sg_egress },
 	{ "RevokeSecurityGroupIngress", act_revoke_security_group_ingress, true, p_revoke_sg_ingress },
 	{ "RunInstances", act_run_instances, true, p_run_instances },

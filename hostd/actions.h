@@ -1,5 +1,6 @@
 /* Handlers behind the action table (hostd/actions.c), one module per area. */
 #pragma once
+#include <stdint.h>
 
 struct api_req;
 
@@ -102,9 +103,30 @@ int act_delete_volume(struct api_req *r);
 int act_describe_volumes(struct api_req *r);
 int act_modify_volume(struct api_req *r);
 int act_describe_volumes_modifications(struct api_req *r);
+int act_describe_volume_attribute(struct api_req *r);
+int act_modify_volume_attribute(struct api_req *r);
+int act_describe_volume_status(struct api_req *r);
+/* ModifyInstanceAttribute's BlockDeviceMapping form (DeleteOnTermination);
+ * the instance inst exists. */
+int act_modify_instance_bdm(struct api_req *r, const char *inst);
+/* RunInstances' data volumes (BlockDeviceMapping entries other than the
+ * root): parse one entry into *l (allocated on first use), insert each
+ * instance's volumes and their vol-create intents in the launch's
+ * transaction, make the files after the commit. */
+struct ebs_launch;
+struct tag_list;
+int ebs_launch_parse(struct api_req *r, unsigned idx, const char *dev, struct ebs_launch **l);
+int ebs_launch_insert(struct api_req *r, struct ebs_launch *l, const char *inst, int64_t now,
+		      const struct tag_list *vtags);
+void ebs_launch_run(struct api_req *r, struct ebs_launch *l);
+void ebs_launch_free(struct ebs_launch *l);
 int act_attach_volume(struct api_req *r);
 int act_detach_volume(struct api_req *r);
 int act_create_snapshot(struct api_req *r);
 int act_delete_snapshot(struct api_req *r);
 int act_describe_snapshots(struct api_req *r);
 int act_copy_snapshot(struct api_req *r);
+int act_describe_snapshot_attribute(struct api_req *r);
+int act_modify_snapshot_attribute(struct api_req *r);
+int act_reset_snapshot_attribute(struct api_req *r);
+int act_create_snapshots(struct api_req *r);

@@ -370,6 +370,25 @@ static void launch(struct hostd *h, struct work *w)
 		snprintf(err, sizeof(err), "no root volume");
 		goto fail;
 	}
+	{
+		/* Data volumes mapped at launch are made by storage/ after the
+		 * RunInstances commit: wait for their files (the next pass). */
+		sqlite3_stmt *st;
+		bool wait = false;
+
+		pthread_mutex_lock(&h->lock);
+		st = store_stmt(h->store, "SELECT 1 FROM volumes WHERE instance_id = ?1 AND id != ?2 AND "
+					  "state = 'creating'");
+		if (st) {
+			sqlite3_bind_text(st, 1, w->id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, w->vol_id, -1, SQLITE_STATIC);
+			wait = sqlite3_step(st) == SQLITE_ROW;
+			sqlite3_reset(st);
+		}
+		pthread_mutex_unlock(&h->lock);
+		if (wait)
+			return;
+	}
 	state_path(h, "instances", parent, sizeof(parent));
 	instance_dir(h, w->id, dir, sizeof(dir));
 	instance_console_path(h, w->id, console, sizeof(console));
@@ -415,11 +434,14 @@ static void launch(struct hostd *h, struct work *w)
 			goto fail;
 		pthread_mutex_lock(&h->lock);
 		{
+			/* the root, and data volumes mapped at launch */
 			sqlite3_stmt *st = store_stmt(h->store, "UPDATE volumes SET state = 'in-use', "
-								"attach_state = 'attached' WHERE id = ?1");
+								"attach_state = 'attached' WHERE id = ?1 OR "
+								"(instance_id = ?2 AND state = 'available')");
 
 			if (st) {
 				sqlite3_bind_text(st, 1, w->vol_id, -1, SQLITE_STATIC);
+				sqlite3_bind_text(st, 2, w->id, -1, SQLITE_STATIC);
 				sqlite3_step(st);
 			}
 		}
@@ -566,7 +588,11 @@ static void reconcile_one(struct hostd *h, struct work *w)
 	} else if (!strcmp(w->state, "running")) {
 		switch (vs) {
 		case VMM_RUNNING: break;
-		case VMM_PAUSED: vmm_resume(h->vmm, w->id); break;
+		case VMM_PAUSED:
+			/* not while CreateSnapshots holds it still */
+			if (!storage_vm_held(h, w->id))
+				vmm_resume(h->vmm, w->id);
+			break;
 		case VMM_OFF:
 		case VMM_CRASHED:
 			vmm_destroy(h->vmm, w->id);

@@ -331,6 +331,15 @@ static const char *const migrations[] = {
 	 "  issued_ms INTEGER NOT NULL,"
 	 "  expires_ms INTEGER NOT NULL);"
 	 "CREATE INDEX iam_creds_assoc ON iam_creds(assoc_id, issued_ms);"),
+	/* 7: EBS attributes: a volume's autoEnableIO; a snapshot's
+	 * createVolumePermission grants (grantee: an account id, or 'all' for
+	 * the group all). */
+	("ALTER TABLE volumes ADD COLUMN auto_enable_io INTEGER NOT NULL DEFAULT 0;"
+	 "CREATE TABLE snapshot_perms ("
+	 "  snapshot_id TEXT NOT NULL,"
+	 "  grantee TEXT NOT NULL,"
+	 "  PRIMARY KEY(snapshot_id, grantee)) WITHOUT ROWID;"
+	 "CREATE INDEX snapshot_perms_grantee ON snapshot_perms(grantee);"),
 };
 
 static int migrate(struct store *s)

@@ -23,6 +23,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "images/qimg.h"
+#include "storage/voltype.h"
 #include "vmm/vmm.h"
 
 #define PATHLEN 4200
@@ -34,6 +35,7 @@ struct storage {
 	pthread_cond_t kcv;
 	pthread_t thread;
 	bool thread_started, kicked, quit;
+	char held[ID_MAX];         /* instance paused by storage_run_group (kmu) */
 	/* Test hook: HOSTD_CRASH_AT=<point> makes hostd SIGKILL itself there. */
 	char crash_at[64];
 };
@@ -54,6 +56,8 @@ static void crash_point(struct hostd *h, const char *name)
 		raise(SIGKILL);
 	}
 }
+
+void storage_crash_point(struct hostd *h, const char *name) { crash_point(h, name); }
 
 static int abs_path(const struct hostd *h, const char *rel, char *out, size_t len)
 {
@@ -170,6 +174,30 @@ static int run(const char *const *argv, const char *what)
 		log_err("storage", "%s: %s", what, r < 0 ? strerror(-r) : cmd_last_line(&e));
 	buf_free(&e);
 	return r == 0 ? 0 : -EIO;
+}
+
+int storage_check(struct hostd *h, const char *rel)
+{
+	char file[PATHLEN];
+	const char *argv[] = { "qemu-img", "check", "-q", "-U", "-f", "qcow2", file, NULL };
+	struct buf e = BUF_INIT;
+	int r;
+
+	if ((r = abs_path(h, rel, file, sizeof(file))) < 0)
+		return r;
+	/* 0 clean, 3 leaks only; 1 (cannot open: a layer is missing or
+	 * unreadable) and 2 (corruption) impair the volume. */
+	r = cmd_run(argv, NULL, &e);
+	if (r == 1 || r == 2) {
+		log_warn("storage", "check %s: %s", rel, cmd_last_line(&e));
+		r = -EIO;
+	} else if (r == 3) {
+		r = 0;
+	} else if (r > 0) {
+		r = -EINVAL;
+	}
+	buf_free(&e);
+	return r;
 }
 
 /* Makes file (absolute) as a new qcow2 of size bytes on backing (absolute,
@@ -580,6 +608,91 @@ int storage_run(struct hostd *h, int64_t id)
 	return r;
 }
 
+bool storage_vm_held(struct hostd *h, const char *inst)
+{
+	struct storage *s = h->storage;
+	bool held;
+
+	if (!s)
+		return false;
+	pthread_mutex_lock(&s->kmu);
+	held = !strcmp(s->held, inst);
+	pthread_mutex_unlock(&s->kmu);
+	if (held)
+		return true;
+	/* A hostd killed while it held the VM left its snapshots journaled:
+	 * the VM stays paused until they are redone, so they still show one
+	 * instant. */
+	pthread_mutex_lock(&h->lock);
+	{
+		sqlite3_stmt *st = store_stmt(h->store, "SELECT 1 FROM storage_ops o JOIN volumes v ON v.id = o.vol "
+							"WHERE o.kind = 'snap-create' AND v.instance_id = ?1 LIMIT 1");
+
+		if (st) {
+			sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+			held = sqlite3_step(st) == SQLITE_ROW;
+			sqlite3_reset(st);
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return held;
+}
+
+static void set_held(struct storage *s, const char *inst)
+{
+	pthread_mutex_lock(&s->kmu);
+	snprintf(s->held, sizeof(s->held), "%s", inst);
+	pthread_mutex_unlock(&s->kmu);
+}
+
+int storage_run_group(struct hostd *h, const int64_t *ids, size_t n, const char *inst)
+{
+	struct storage *s = h->storage;
+	struct op *ops = xcalloc(n ? n : 1, sizeof(*ops));
+	enum vmm_state vs;
+	bool paused = false;
+	int r = 0;
+
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = load_op(h, ids[i], &ops[i]);
+	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_lock(&s->mu);
+	if (r == 0 && h->vmm && vmm_state(h->vmm, inst, &vs) == 0 && vs == VMM_RUNNING) {
+		/* Held first, so the reconciler leaves the pause alone. A hostd
+		 * killed meanwhile leaves the ops journaled (redone at start) and
+		 * the VM paused, which the reconciler resumes. */
+		set_held(s, inst);
+		if (vmm_suspend(h->vmm, inst) == 0)
+			paused = true;
+		else
+			set_held(s, "");
+	}
+	for (size_t i = 0; i < n; i++) {
+		int e;
+
+		if (r < 0 && !ops[i].id)
+			break;
+		crash_point(h, "intent");
+		e = exec_op(h, &ops[i]);
+		if (e < 0) {
+			fail_op(h, &ops[i]);
+			if (r == 0)
+				r = e;
+		}
+	}
+	if (paused) {
+		crash_point(h, "group-before-resume");
+		if (vmm_resume(h->vmm, inst) < 0)
+			log_err("storage", "%s: could not resume after the snapshots", inst);
+		set_held(s, "");
+	}
+	pthread_mutex_unlock(&s->mu);
+	free(ops);
+	storage_kick(h);
+	pthread_mutex_lock(&h->lock);
+	return r;
+}
+
 /* ---- the layer graph and its collection ---- */
 
 struct layer {
@@ -900,11 +1013,85 @@ static void remove_orphans(struct hostd *h)
 	}
 }
 
+/* AttachVolume records 'attaching' before it hot-plugs: a hostd killed
+ * in between left the row so. It is carried through: a running VM gets
+ * the disk now unless it has it already (a stopped one at its next start);
+ * a disk that cannot be plugged rolls the row back. Root volumes and
+ * instances still pending are the launch's. */
+static void finish_attachments(struct hostd *h)
+{
+	struct att {
+		char vol[ID_MAX], inst[ID_MAX], dev[32], file[PATHLEN], type[16];
+		int64_t gib, iops, tp;
+	} *a = NULL;
+	size_t n = 0;
+	sqlite3_stmt *st;
+
+	pthread_mutex_lock(&h->lock);
+	st = store_stmt(h->store, "SELECT v.id, v.instance_id, v.device, v.file, v.volume_type, v.size_gib, "
+				  "COALESCE(v.iops, 0), COALESCE(v.throughput, 0) FROM volumes v JOIN instances i ON "
+				  "i.id = v.instance_id WHERE v.attach_state = 'attaching' AND v.state != 'deleted' AND "
+				  "v.device != i.root_device_name AND i.state IN ('running', 'stopping', 'stopped')");
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		a = realloc(a, (n + 1) * sizeof(*a));
+		if (!a)
+			abort();
+		memset(&a[n], 0, sizeof(a[n]));
+		snprintf(a[n].vol, sizeof(a[n].vol), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(a[n].inst, sizeof(a[n].inst), "%s", (const char *)sqlite3_column_text(st, 1));
+		snprintf(a[n].dev, sizeof(a[n].dev), "%s", (const char *)sqlite3_column_text(st, 2));
+		snprintf(a[n].type, sizeof(a[n].type), "%s", (const char *)sqlite3_column_text(st, 4));
+		if (abs_path(h, (const char *)sqlite3_column_text(st, 3), a[n].file, sizeof(a[n].file)) < 0)
+			continue;
+		a[n].gib = sqlite3_column_int64(st, 5);
+		a[n].iops = sqlite3_column_int64(st, 6);
+		a[n].tp = sqlite3_column_int64(st, 7);
+		n++;
+	}
+	if (st)
+		sqlite3_reset(st);
+	pthread_mutex_unlock(&h->lock);
+	for (size_t i = 0; i < n; i++) {
+		const char *target = storage_disk_target(a[i].dev);
+		char cur[PATHLEN];
+		enum vmm_state vs;
+		bool ok = true;
+
+		if (h->vmm && target[0] && vmm_state(h->vmm, a[i].inst, &vs) == 0 &&
+		    (vs == VMM_RUNNING || vs == VMM_PAUSED) &&
+		    vmm_disk_source(h->vmm, a[i].inst, target, cur, sizeof(cur)) == -ENODEV) {
+			struct voltype_iotune io;
+			struct vmm_disk d = { .path = a[i].file, .target = target, .serial = a[i].vol };
+
+			voltype_iotune(a[i].type, a[i].gib, a[i].iops, a[i].tp, &io);
+			d.iops = io.iops;
+			d.bytes_sec = io.bytes_sec;
+			ok = vmm_attach_disk(h->vmm, a[i].inst, &d) == 0;
+		}
+		log_info("storage", "%s: attachment to %s %s", a[i].vol, a[i].inst, ok ? "completed" : "rolled back");
+		pthread_mutex_lock(&h->lock);
+		{
+			static const char *const done[] = {
+				"UPDATE volumes SET attach_state = 'attached' WHERE id = ?1 AND attach_state = 'attaching'",
+			};
+			static const char *const undo[] = {
+				("UPDATE volumes SET instance_id = NULL, device = NULL, attach_state = NULL, attach_ms = NULL, "
+				 "state = 'available' WHERE id = ?1 AND attach_state = 'attaching'"),
+			};
+
+			txn(h, ok ? done : undo, 1, a[i].vol, NULL, NULL, NULL, 0);
+		}
+		pthread_mutex_unlock(&h->lock);
+	}
+	free(a);
+}
+
 /* Redoes every journaled op (each step is idempotent). */
 static int recover(struct hostd *h)
 {
 	int64_t *ids = NULL;
-	size_t n = 0;
+	char **paused = NULL;
+	size_t n = 0, npaused = 0;
 	sqlite3_stmt *st;
 	int r = 0;
 
@@ -915,6 +1102,21 @@ static int recover(struct hostd *h)
 		if (!ids)
 			abort();
 		ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	/* Snapshots of a running VM's volumes are redone with it paused, so
+	 * the ones of a CreateSnapshots still show one instant. */
+	st = store_stmt(h->store, "SELECT DISTINCT v.instance_id FROM storage_ops o JOIN volumes v ON v.id = o.vol "
+				  "WHERE o.kind = 'snap-create' AND v.instance_id IS NOT NULL");
+	while (h->vmm && st && sqlite3_step(st) == SQLITE_ROW) {
+		const char *inst = (const char *)sqlite3_column_text(st, 0);
+		enum vmm_state vs;
+
+		if (vmm_state(h->vmm, inst, &vs) == 0 && vs == VMM_RUNNING && vmm_suspend(h->vmm, inst) == 0) {
+			paused = realloc(paused, (npaused + 1) * sizeof(*paused));
+			if (!paused)
+				abort();
+			paused[npaused++] = xstrdup(inst);
+		}
 	}
 	pthread_mutex_unlock(&h->lock);
 	for (size_t i = 0; i < n; i++) {
@@ -948,6 +1150,12 @@ static int recover(struct hostd *h)
 			r = 0;
 		}
 	}
+	for (size_t i = 0; i < npaused; i++) {
+		if (vmm_resume(h->vmm, paused[i]) < 0)
+			log_err("storage", "%s: could not resume after the journaled snapshots", paused[i]);
+		free(paused[i]);
+	}
+	free(paused);
 	free(ids);
 	return r;
 }
@@ -1029,6 +1237,7 @@ int storage_start(struct hostd *h)
 	pthread_mutex_lock(&s->mu);
 	r = recover(h);
 	if (r == 0) {
+		finish_attachments(h);
 		remove_orphans(h);
 		collect(h);
 	}

@@ -56,6 +56,19 @@ int storage_intent(struct hostd *h, const struct storage_op *op, int64_t *id);
  * state error (a crash instead leaves it journaled: redone at start). */
 int storage_run(struct hostd *h, int64_t id);
 
+/* Carries out n recorded snap-create ops of one instance's volumes at one
+ * instant: when inst's VM runs it is suspended (no guest I/O) while every
+ * layer is taken, then resumed, so the snapshots are crash-consistent
+ * across volumes. Locking as storage_run. 0, or the first -errno. */
+int storage_run_group(struct hostd *h, const int64_t *ids, size_t n, const char *inst);
+/* The VM of inst is held paused by storage_run_group, or snapshots of its
+ * volumes are still journaled (the reconciler must not resume it yet).
+ * The caller does not hold h->lock. */
+bool storage_vm_held(struct hostd *h, const char *inst);
+
+/* Test hook: SIGKILL here when HOSTD_CRASH_AT names this point. */
+void storage_crash_point(struct hostd *h, const char *name);
+
 /* A fresh layer file name, "layers/<prefix>-<hex>.qcow2". */
 int storage_new_layer(const char *prefix, char *rel, size_t len);
 
@@ -67,6 +80,13 @@ int storage_depth(struct hostd *h, const char *file);
  * (a static string; "" for names that are not /dev/sd[b-z] or
  * /dev/xvd[b-z]). */
 const char *storage_disk_target(const char *device);
+
+/* qemu-img check of a volume's top (file relative to the state dir) with
+ * its whole backing chain opened, sharing the image with a running QEMU
+ * (-U). 0 when it opens and shows no corruption (leaked clusters are
+ * harmless), -EIO when a layer is missing or unreadable or corrupt,
+ * another -errno when the check could not run. No lock needed. */
+int storage_check(struct hostd *h, const char *file);
 
 /* The backing file name in a qcow2 header ("" when none): a read of the
  * header, no helper process. */

@@ -339,12 +339,14 @@ static int with_domain(struct vmm *v, const char *name, int (*op)(virDomainPtr, 
 }
 
 static int op_resume(virDomainPtr d, unsigned int f) { (void)f; return virDomainResume(d); }
+static int op_suspend(virDomainPtr d, unsigned int f) { (void)f; return virDomainSuspend(d); }
 static int op_shutdown(virDomainPtr d, unsigned int f) { return virDomainShutdownFlags(d, f); }
 static int op_reboot(virDomainPtr d, unsigned int f) { return virDomainReboot(d, f); }
 static int op_reset(virDomainPtr d, unsigned int f) { return virDomainReset(d, f); }
 static int op_destroy(virDomainPtr d, unsigned int f) { return virDomainDestroyFlags(d, f); }
 
 int vmm_resume(struct vmm *v, const char *name) { return with_domain(v, name, op_resume, 0, "resume"); }
+int vmm_suspend(struct vmm *v, const char *name) { return with_domain(v, name, op_suspend, 0, "suspend"); }
 
 int vmm_shutdown(struct vmm *v, const char *name)
 {
@@ -659,6 +661,36 @@ int vmm_disk_resize(struct vmm *v, const char *name, const char *target, unsigne
 			ret = -EIO;
 		}
 	}
+	virDomainFree(dom);
+	return ret;
+}
+
+int vmm_disk_set_iotune(struct vmm *v, const char *name, const char *target, long long iops, long long bytes_sec)
+{
+	virDomainPtr dom = lookup(v, name);
+	virTypedParameterPtr p = NULL;
+	int n = 0, max = 0, ret = 0;
+
+	if (!dom)
+		return no_domain() ? -ENOENT : -EIO;
+	/* Both given: libvirt keeps any limit a call leaves out; 0 lifts one. */
+	if (virTypedParamsAddULLong(&p, &n, &max, VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_IOPS_SEC,
+				    (unsigned long long)(iops > 0 ? iops : 0)) < 0 ||
+	    virTypedParamsAddULLong(&p, &n, &max, VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_BYTES_SEC,
+				    (unsigned long long)(bytes_sec > 0 ? bytes_sec : 0)) < 0) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (virDomainSetBlockIoTune(dom, target, p, n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+		if (virDomainIsActive(dom) == 0) {
+			ret = -ENOENT;
+		} else {
+			log_err("vmm", "%s: iotune %s: %s", name, target, virGetLastErrorMessage());
+			ret = -EIO;
+		}
+	}
+out:
+	virTypedParamsFree(p, n);
 	virDomainFree(dom);
 	return ret;
 }

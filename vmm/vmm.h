@@ -96,6 +96,9 @@ int vmm_detach_nic(struct vmm *v, const char *name, const struct vmm_nic *nic, c
  * domain of that name already runs. err receives libvirt's message. */
 int vmm_start_paused(struct vmm *v, const struct vmm_spec *spec, char *err, size_t errlen);
 int vmm_resume(struct vmm *v, const char *name);
+/* Pauses the vCPUs (QEMU drains in-flight I/O first): disks are quiet
+ * until vmm_resume. */
+int vmm_suspend(struct vmm *v, const char *name);
 /* ACPI power button. */
 int vmm_shutdown(struct vmm *v, const char *name);
 /* ACPI reboot (guest-cooperative); hard reset when hard. */
@@ -127,6 +130,9 @@ int vmm_disk_source(struct vmm *v, const char *name, const char *target, char *o
  * new_top, a qcow2 the caller created already (backing: the current top).
  * Other disks are left alone; libvirt keeps no snapshot metadata. */
 int vmm_disk_snapshot(struct vmm *v, const char *name, const char *target, const char *new_top);
+/* Changes the I/O limits of the disk `target` while the guest runs
+ * (iotune total_iops_sec / total_bytes_sec; 0 lifts a limit). */
+int vmm_disk_set_iotune(struct vmm *v, const char *name, const char *target, long long iops, long long bytes_sec);
 /* Hot-plugs a disk into the running domain. */
 int vmm_attach_disk(struct vmm *v, const char *name, const struct vmm_disk *d);
 /* Asks the guest to release the disk `target` and waits up to wait_ms for

@@ -12,6 +12,7 @@
 
 #include "lib/buf.h"
 #include "lib/cmd.h"
+#include "hostd/hostd.h"
 #include "storage/storage.h"
 #include "storage/voltype.h"
 
@@ -119,6 +120,40 @@ static void test_backing(void **state)
 	rmdir(dir);
 }
 
+/* storage_check (DescribeVolumeStatus): a sound chain passes, one whose
+ * backing layer is missing or whose header is garbage does not. */
+static void test_check(void **state)
+{
+	char dir[] = "/tmp/hostd-unit-XXXXXX", a[128], b[128], away[140];
+	const char *mk_a[] = { "qemu-img", "create", "-q", "-f", "qcow2", a, "1M", NULL };
+	const char *mk_b[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-u", "-b", a, "-F", "qcow2", b, "1M", NULL };
+	struct hostd h;
+	FILE *f;
+
+	memset(&h, 0, sizeof(h));
+	assert_non_null(mkdtemp(dir));
+	h.state_dir = dir;
+	snprintf(a, sizeof(a), "%s/a.qcow2", dir);
+	snprintf(b, sizeof(b), "%s/b.qcow2", dir);
+	snprintf(away, sizeof(away), "%s.away", a);
+	if (cmd_run(mk_a, NULL, NULL) != 0 || cmd_run(mk_b, NULL, NULL) != 0)
+		skip();
+	assert_int_equal(storage_check(&h, "b.qcow2"), 0);
+	assert_int_equal(rename(a, away), 0);
+	assert_int_equal(storage_check(&h, "b.qcow2"), -EIO);
+	assert_int_equal(rename(away, a), 0);
+	assert_int_equal(storage_check(&h, "b.qcow2"), 0);
+	/* a header that is no longer qcow2's */
+	f = fopen(a, "r+");
+	assert_non_null(f);
+	fputs("garbage!", f);
+	fclose(f);
+	assert_int_equal(storage_check(&h, "b.qcow2"), -EIO);
+	unlink(a);
+	unlink(b);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -126,6 +161,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_iotune),
 		cmocka_unit_test(test_backing),
+		cmocka_unit_test(test_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
