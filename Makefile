@@ -8,7 +8,7 @@
 
 CC       ?= cc
 BUILD    := build
-PKGS     := libmicrohttpd openssl sqlite3 libvirt
+PKGS     := libmicrohttpd openssl sqlite3 libvirt libcbor libseccomp
 CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 \
                -Wno-unused-parameter -fno-strict-aliasing -D_GNU_SOURCE -I.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -14,6 +14,8 @@ PKGS=(
   # qemu:///system test), virsh for the launch benchmark, JPEG screenshots
   libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
   libjpeg62-turbo-dev libpng-dev
+  # hostd-imds: CBOR messages with hostd, its seccomp allow-list
+  libcbor-dev libseccomp-dev
   # the Debian AMI (images/debian): debootstrap, GRUB for BIOS, the smoke test
   debootstrap debian-archive-keyring grub-pc-bin
   wrk
