@@ -17,7 +17,7 @@ LIBS      = $(PKG_LIBS) -ljpeg -lpng -lpthread -lm
 
 # Every module except the programs' main files goes into one static library
 # that the programs, the unit tests and the fuzzers all link.
-MAINS    := hostd/main.c metadata/pipe_main.c
+MAINS    := hostd/main.c metadata/pipe_main.c metadata/imdsd_main.c
 SRCS     := $(filter-out $(MAINS),$(wildcard lib/*.c hostd/*.c vmm/*.c images/*.c metadata/*.c net/*.c storage/*.c))
 OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS := $(SRCS:%.c=$(BUILD)/san/%.o)
@@ -33,7 +33,7 @@ FUZZ_SECONDS ?= 30
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all deps run test lint unit unit-san fuzz integration integration-guests bench bench-api bench-launch bench-sg bench-storage clean
-all: $(BUILD)/bin/hostd $(BUILD)/bin/hostd-imds-pipe
+all: $(BUILD)/bin/hostd $(BUILD)/bin/hostd-imds $(BUILD)/bin/hostd-imds-pipe
 
 deps:
 	@bash scripts/deps.sh
@@ -73,6 +73,12 @@ $(BUILD)/bin/fw-apply: tests/tools/fw_apply.c $(BUILD)/libhostd.a $(HDRS)
 # The IMDS for one guest connection (QEMU guestfwd=...-cmd:), plainly and
 # under ASan/UBSan for the tests.
 $(BUILD)/bin/hostd-imds-pipe: $(BUILD)/obj/metadata/pipe_main.o $(BUILD)/libhostd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+# The metadata service of the VPCs (metadata/imdsd.h), started by hostd.
+# Only a plain build: ASan's runtime needs calls its seccomp filter forbids.
+$(BUILD)/bin/hostd-imds: $(BUILD)/obj/metadata/imdsd_main.o $(BUILD)/libhostd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
