@@ -550,6 +550,7 @@ static void reconcile_one(struct hostd *h, struct work *w)
 			if (cas_state(h, w->id, "shutting-down", "terminated", NULL, NULL) == 0) {
 				release_volumes(h, w->id);
 				enis_release(h, w->id);
+				(void)vpcs_imds_push(h, w->id); /* forgotten by the metadata service */
 			}
 			/* keep the reason the API or the guest gave */
 			store_commit(h->store);
@@ -735,8 +736,20 @@ int instmgr_start(struct hostd *h)
 		}
 	}
 	m->first_pass = true;
-	if (m->imds_pipe[0] && imdsl_start(&h->imdsl, m->imds_pipe, vpcs_imds_lookup, h) < 0)
-		log_err("instance", "cannot start the VPC metadata listener: guests in VPCs get no metadata");
+	{
+		/* The VPCs' metadata service: hostd-imds beside the pipe. */
+		char bin[4200];
+		const char *slash = strrchr(m->imds_pipe, '/');
+
+		snprintf(bin, sizeof(bin), "%.*s/hostd-imds", slash ? (int)(slash - m->imds_pipe) : 0, m->imds_pipe);
+		if (!m->imds_pipe[0] || access(bin, X_OK) < 0 || imdsl_start(&h->imdsl, bin) < 0) {
+			log_err("instance", "cannot start %s: guests in VPCs get no metadata", bin);
+		} else {
+			pthread_mutex_lock(&h->lock);
+			(void)vpcs_imds_push_all(h);
+			pthread_mutex_unlock(&h->lock);
+		}
+	}
 	r = vmm_open(&h->vmm, h->cfg->libvirt_uri, h->state_dir, on_event, h);
 	if (r < 0)
 		return r;
