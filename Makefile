@@ -112,7 +112,7 @@ fuzz: $(FUZZ_BINS)
 
 # Debian's python3 (not a pyenv one first on PATH): its pytest and boto3
 # come from `make deps`.
-integration: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds-pipe $(BUILD)/bin/hostd-imds-pipe-san $(BUILD)/bin/fw-apply tiny-ami
+integration: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds $(BUILD)/bin/hostd-imds-pipe $(BUILD)/bin/hostd-imds-pipe-san $(BUILD)/bin/fw-apply tiny-ami
 	cd tests/integration && HOSTD_BIN=$(CURDIR)/$(BUILD)/bin/hostd-san \
 	  FW_APPLY_BIN=$(CURDIR)/$(BUILD)/bin/fw-apply \
 	  IMDS_PIPE_BIN=$(CURDIR)/$(BUILD)/bin/hostd-imds-pipe-san \
@@ -120,7 +120,7 @@ integration: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds-pipe $(BUILD)/bin/ho
 	  -m "not guests_full" .
 
 # Real-guest suites too slow for every run (tests marked guests_full).
-integration-guests: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds-pipe tiny-ami
+integration-guests: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds $(BUILD)/bin/hostd-imds-pipe tiny-ami
 	cd tests/integration && HOSTD_BIN=$(CURDIR)/$(BUILD)/bin/hostd-san \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider \
 	  -m guests_full .
