@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/buf.h"
@@ -53,6 +54,7 @@ struct record {
 struct imdsl {
 	pthread_t thread;
 	pthread_mutex_t mu;
+	pthread_cond_t sent;       /* a record reached the child */
 	int wake;
 	bool quit;
 	char bin[4096];
@@ -241,6 +243,24 @@ int imdsl_push(struct imdsl *l, const struct imdsl_record *in)
 	r->sent = false;
 	r->gone = false;
 	wake(l);
+	/* The caller removes the old tree next, which the child still serves
+	 * from: wait (briefly: a restarting child gets everything anyway)
+	 * until the new one is with it. */
+	{
+		struct timespec until;
+		char id[CBORMSG_ID_MAX];
+
+		snprintf(id, sizeof(id), "%s", in->id);
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += 200 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (l->sock >= 0 && (r = find(l, id)) && !r->sent && !r->gone)
+			if (pthread_cond_timedwait(&l->sent, &l->mu, &until) == ETIMEDOUT)
+				break;
+	}
 	pthread_mutex_unlock(&l->mu);
 	return 0;
 }
@@ -460,6 +480,7 @@ static void sync_child(struct imdsl *l)
 			log_err("imds", "%s: cannot pass the record: %s", x->id, strerror(-r));
 	}
 	l->blocked = r == -EAGAIN;
+	pthread_cond_broadcast(&l->sent);
 	/* What is unlistened or forgotten is dropped once the child knows. */
 	for (size_t i = 0; i < l->n; i++) {
 		if (l->ls[i].dead && l->ls[i].sent) {
@@ -618,9 +639,18 @@ int imdsl_start(struct imdsl **out, const char *imds_bin)
 		return e;
 	}
 	pthread_mutex_init(&l->mu, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&l->sent, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	if (pthread_create(&l->thread, NULL, thread_main, l) != 0) {
 		close(l->bin_fd);
 		close(l->wake);
+		pthread_cond_destroy(&l->sent);
 		pthread_mutex_destroy(&l->mu);
 		free(l);
 		return -EAGAIN;
@@ -646,6 +676,7 @@ void imdsl_stop(struct imdsl *l)
 	free(l->rs);
 	close(l->bin_fd);
 	close(l->wake);
+	pthread_cond_destroy(&l->sent);
 	pthread_mutex_destroy(&l->mu);
 	free(l);
 }

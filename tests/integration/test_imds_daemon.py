@@ -215,3 +215,48 @@ def test_daemon_restarted_after_kill_and_sigsys(env, ec2):
         db.close()
         ec2.terminate_instances(InstanceIds=[a])
         guests.wait_state(ec2, [a], "terminated")
+
+
+def test_daemon_token_ttl_is_the_hop_limit(env, ec2):
+    """A client one router behind the stand-in (a container behind the
+    guest, NATed to the guest's address): with HttpPutResponseHopLimit 1 its
+    token never arrives while plain GETs do; with 2 it arrives. The limit
+    comes with the rewritten tree, without a reboot."""
+    from standin import Standin
+    ami = guests.import_tiny(ec2)
+    (a,) = launch(ec2, ami, 1)
+    db = env.hostd.db()
+    tag = "%05x" % (os.getpid() & 0xfffff)
+    cns, rif, cif = "stc-" + tag, "stc%sr" % tag, "stc%sc" % tag
+    try:
+        with Standin(ec2, db, a) as r:
+            sh = lambda *args: subprocess.run(list(args), check=True, capture_output=True)  # noqa: E731
+            sh("ip", "netns", "add", cns)
+            sh("ip", "-n", cns, "link", "set", "lo", "up")
+            sh("ip", "link", "add", cif, "netns", cns, "type", "veth", "peer", rif, "netns", r.ns)
+            sh("ip", "-n", r.ns, "addr", "add", "198.18.0.1/30", "dev", rif)
+            sh("ip", "-n", r.ns, "link", "set", rif, "up")
+            sh("ip", "-n", cns, "addr", "add", "198.18.0.2/30", "dev", cif)
+            sh("ip", "-n", cns, "link", "set", cif, "up")
+            sh("ip", "-n", cns, "route", "add", "default", "via", "198.18.0.1")
+            sh("ip", "netns", "exec", r.ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+            sh("ip", "netns", "exec", r.ns, "iptables", "-t", "nat", "-A", "POSTROUTING", "-s", "198.18.0.0/30",
+               "-j", "MASQUERADE")
+
+            def from_client(*args):
+                p = subprocess.run(["ip", "netns", "exec", cns, "curl", "-s", "-m", "3", "-o", "-", "-w",
+                                    "\\n%{http_code}"] + list(args), capture_output=True, text=True)
+                return p.stdout.rpartition("\n")[2]
+
+            put = ["-X", "PUT", "-H", "X-aws-ec2-metadata-token-ttl-seconds: 60", MD + "/latest/api/token"]
+            ec2.modify_instance_metadata_options(InstanceId=a, HttpPutResponseHopLimit=1, HttpTokens="optional")
+            assert from_client(MD + "/latest/meta-data/instance-id") == "200"
+            assert from_client(*put) == "000"      # died one router out
+            assert curl(r, *put)[0] == "200"       # the guest itself gets one
+            ec2.modify_instance_metadata_options(InstanceId=a, HttpPutResponseHopLimit=2)
+            assert from_client(*put) == "200"
+    finally:
+        subprocess.run(["ip", "netns", "del", cns], capture_output=True)
+        db.close()
+        ec2.terminate_instances(InstanceIds=[a])
+        guests.wait_state(ec2, [a], "terminated")
