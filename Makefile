@@ -32,7 +32,7 @@ FUZZ_SECONDS ?= 30
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps run test lint unit unit-san fuzz integration integration-guests bench bench-api bench-launch bench-sg bench-storage clean
+.PHONY: all deps run test lint unit unit-san fuzz integration integration-guests bench bench-api bench-launch bench-sg bench-storage bench-imds clean
 all: $(BUILD)/bin/hostd $(BUILD)/bin/hostd-imds $(BUILD)/bin/hostd-imds-pipe
 
 deps:
@@ -144,7 +144,7 @@ run: deps
 	$(MAKE) tiny-ami
 	bash scripts/run.sh
 
-bench: bench-api bench-launch bench-sg bench-storage
+bench: bench-api bench-launch bench-sg bench-storage bench-imds
 bench-api: deps
 	$(MAKE) all
 	bash bench/api/run.sh
@@ -157,6 +157,9 @@ bench-sg: deps $(BUILD)/bin/fw-apply
 
 bench-storage: deps all
 	bash bench/storage/run.sh
+
+bench-imds: deps all tiny-ami
+	bash bench/imds/run.sh
 
 clean:
 	rm -rf $(BUILD)

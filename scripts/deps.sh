@@ -19,6 +19,9 @@ PKGS=(
   # the Debian AMI (images/debian): debootstrap, GRUB for BIOS, the smoke test
   debootstrap debian-archive-keyring grub-pc-bin
   wrk
+  # bench/imds: the peer the metadata service is compared with (binary only,
+  # run with its own temporary config; no system service is used)
+  nginx-light
   # net/firewall: iptables-restore and ebtables-restore (the nf_tables
   # ebtables comes with iptables; the `ebtables` package is the legacy one),
   # ipset, sysctl in the VPC namespace; ping for the namespace tests
