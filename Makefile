@@ -1,6 +1,6 @@
 # hostd: the only build entry point.
 #   make deps    install the Debian packages the build and tests need (idempotent)
-#   make         build build/bin/hostd and build/bin/hostd-imds-pipe
+#   make         build build/bin/hostd, build/bin/hostd-imds and build/bin/hostd-imds-pipe
 #   make run     deps + build + the tiny AMI + start hostd on 127.0.0.1:8788 with state
 #                in ./var, the tiny AMI imported (its id printed)
 #   make test    deps + build + every test suite (unit, ASan/UBSan, fuzz, integration,

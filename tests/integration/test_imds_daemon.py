@@ -46,6 +46,20 @@ print(body)
 """
 
 
+# GETs on one connection for a while; every answer must be a 200 with the id.
+LOOP = r"""
+import http.client, sys, time
+c = http.client.HTTPConnection("169.254.169.254", 80, timeout=5)
+end, n = time.time() + float(sys.argv[1]), 0
+while time.time() < end:
+    c.request("GET", "/latest/meta-data/instance-id")
+    r = c.getresponse(); body = r.read().decode()
+    assert r.status == 200 and body == sys.argv[2], (n, r.status, body)
+    n += 1
+print(n)
+"""
+
+
 def daemon_pid(hostd_pid):
     """The hostd-imds child of hostd, or None."""
     for p in os.listdir("/proc"):
@@ -168,6 +182,20 @@ def test_daemon_serves_isolates_and_counts(env, ec2):
             sb_stats = read_stats(env.hostd.state_dir, b)
             assert int(sb_stats.get("requests", 0)) < 300, sb_stats
             assert daemon_pid(hostd_pid) == pid, "hostd-imds was replaced while serving"
+            # the tree is rewritten (CreateTags) under a steady stream of
+            # requests: the new tree reaches the daemon before the old one
+            # is removed, so not one request fails
+            loop = subprocess.Popen(sa.argv(["/usr/bin/python3", "-c", LOOP, "4", a]), stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+            ec2.modify_instance_metadata_options(InstanceId=a, InstanceMetadataTags="enabled")
+            time.sleep(0.5)
+            for i in range(10):
+                ec2.create_tags(Resources=[a], Tags=[{"Key": "k%d" % i, "Value": "v%d" % i}])
+            out, err = loop.communicate(timeout=30)
+            assert loop.returncode == 0 and int(out) > 100, err
+            # and the last tree is the one served
+            assert curl(sa, "-H", "X-aws-ec2-metadata-token: " + ta, MD + "/latest/meta-data/tags/instance/k9") == \
+                ("200", "v9")
         # an address that is nobody's: the connection is closed, unanswered
         row = db.execute("SELECT s.cidr FROM enis e JOIN subnets s ON s.id = e.subnet_id WHERE e.instance_id = ?",
                          (a,)).fetchone()
