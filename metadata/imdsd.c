@@ -170,9 +170,16 @@ static void conn_serve(struct imdsd *d, int i)
 		struct rec *r = &d->recs[c->rec];
 		int hops = 0;
 		bool no_token = false, close_after = false;
-		struct imds_ctx ctx = { .dirfd = r->dirfd, .cfg = r->cfg_ok ? &r->cfg : NULL, .now = now_ms() / 1000,
-					.token_hops = &hops, .no_token = &no_token };
-		ssize_t n = imds_handle(&ctx, c->in, c->inlen, &c->out, &close_after);
+		struct imds_ctx ctx;
+		ssize_t n;
+
+		/* A tree replaced while it was being sent may have failed to load;
+		 * its successor is on the way, but try again meanwhile. */
+		if (!r->cfg_ok)
+			r->cfg_ok = imds_config_load(r->dirfd, &r->cfg) == 0;
+		ctx = (struct imds_ctx){ .dirfd = r->dirfd, .cfg = r->cfg_ok ? &r->cfg : NULL, .now = now_ms() / 1000,
+					 .token_hops = &hops, .no_token = &no_token };
+		n = imds_handle(&ctx, c->in, c->inlen, &c->out, &close_after);
 
 		if (n <= 0)
 			break;
@@ -525,7 +532,7 @@ static void warm_up(void)
 		(void)imds_token_check(&cfg, tok, strlen(tok), 1);
 }
 
-int imdsd_run(int ctl)
+int imdsd_run(int ctl, const char *selftest)
 {
 	struct imdsd *d = xcalloc(1, sizeof(*d));
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(K_CTL, 0) };
@@ -542,6 +549,11 @@ int imdsd_run(int ctl)
 	warm_up();
 	if ((ret = sandbox_enter()) < 0) {
 		log_err("imds", "cannot enter the sandbox: %s: serving nothing", strerror(-ret));
+		goto out;
+	}
+	if (selftest && sandbox_selftest(selftest) != 0) {
+		log_err("imds", "seccomp selftest %s was not stopped: serving nothing", selftest);
+		ret = -EPERM;
 		goto out;
 	}
 	next_tick = mono_ms() + 1000;

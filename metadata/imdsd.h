@@ -24,5 +24,8 @@
 #define IMDSD_MAX_LISTENERS 256
 #define IMDSD_MAX_RECORDS 1024
 
-/* Serves until the parent closes ctl (0) or a fatal error (-errno). */
-int imdsd_run(int ctl);
+/* Serves until the parent closes ctl (0) or a fatal error (-errno).
+ * selftest (tests only; NULL normally): right after entering the sandbox,
+ * attempt that forbidden call (sandbox_selftest), so a test can watch the
+ * real server die by SIGSYS and hostd restart it. */
+int imdsd_run(int ctl, const char *selftest);

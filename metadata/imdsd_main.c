@@ -5,7 +5,10 @@
  *
  * --seccomp-selftest WHAT (for tests) goes through exactly the same
  * privilege drop and filter, then attempts WHAT (metadata/sandbox.h): a
- * forbidden call must end the process by SIGSYS. */
+ * forbidden call must end the process by SIGSYS. HOSTD_IMDS_SELFTEST=WHAT
+ * in the environment (tests only: hostd passes its own on) makes the
+ * server itself attempt WHAT once sandboxed, so the supervisor's answer
+ * to a SIGSYS death can be watched. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -79,7 +82,7 @@ int main(int argc, char **argv)
 		log_err("imds", "--fd %d is not a SOCK_SEQPACKET socket", (int)fd);
 		return 2;
 	}
-	r = imdsd_run((int)fd);
+	r = imdsd_run((int)fd, getenv("HOSTD_IMDS_SELFTEST"));
 	if (r < 0) {
 		log_err("imds", "hostd-imds: %s", strerror(-r));
 		return 1;
