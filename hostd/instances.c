@@ -737,12 +737,18 @@ int instmgr_start(struct hostd *h)
 	}
 	m->first_pass = true;
 	{
-		/* The VPCs' metadata service: hostd-imds beside the pipe. */
-		char bin[4200];
-		const char *slash = strrchr(m->imds_pipe, '/');
+		/* The VPCs' metadata service: hostd-imds beside hostd. */
+		char exe[4000], bin[4100] = "hostd-imds";
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		char *slash;
 
-		snprintf(bin, sizeof(bin), "%.*s/hostd-imds", slash ? (int)(slash - m->imds_pipe) : 0, m->imds_pipe);
-		if (!m->imds_pipe[0] || access(bin, X_OK) < 0 || imdsl_start(&h->imdsl, bin) < 0) {
+		if (n > 0) {
+			exe[n] = '\0';
+			if ((slash = strrchr(exe, '/')))
+				*slash = '\0';
+			snprintf(bin, sizeof(bin), "%s/hostd-imds", exe);
+		}
+		if (access(bin, X_OK) < 0 || imdsl_start(&h->imdsl, bin) < 0) {
 			log_err("instance", "cannot start %s: guests in VPCs get no metadata", bin);
 		} else {
 			pthread_mutex_lock(&h->lock);
