@@ -1,6 +1,6 @@
 # hostd: the only build entry point.
 #   make deps    install the Debian packages the build and tests need (idempotent)
-#   make         build build/bin/hostd and build/bin/hostd-imds-pipe
+#   make         build build/bin/hostd, build/bin/hostd-imds and build/bin/hostd-imds-pipe
 #   make run     deps + build + the tiny AMI + start hostd on 127.0.0.1:8788 with state
 #                in ./var, the tiny AMI imported (its id printed)
 #   make test    deps + build + every test suite (unit, ASan/UBSan, fuzz, integration,
@@ -8,7 +8,7 @@
 
 CC       ?= cc
 BUILD    := build
-PKGS     := libmicrohttpd openssl sqlite3 libvirt
+PKGS     := libmicrohttpd openssl sqlite3 libvirt libcbor libseccomp
 CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 \
                -Wno-unused-parameter -fno-strict-aliasing -D_GNU_SOURCE -I.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -17,7 +17,7 @@ LIBS      = $(PKG_LIBS) -ljpeg -lpng -lpthread -lm
 
 # Every module except the programs' main files goes into one static library
 # that the programs, the unit tests and the fuzzers all link.
-MAINS    := hostd/main.c metadata/pipe_main.c
+MAINS    := hostd/main.c metadata/pipe_main.c metadata/imdsd_main.c
 SRCS     := $(filter-out $(MAINS),$(wildcard lib/*.c hostd/*.c vmm/*.c images/*.c metadata/*.c net/*.c storage/*.c))
 OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o)
 SAN_OBJS := $(SRCS:%.c=$(BUILD)/san/%.o)
@@ -32,8 +32,8 @@ FUZZ_SECONDS ?= 30
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps run test lint unit unit-san fuzz integration integration-guests bench bench-api bench-launch bench-sg bench-storage clean
-all: $(BUILD)/bin/hostd $(BUILD)/bin/hostd-imds-pipe
+.PHONY: all deps run test lint unit unit-san fuzz integration integration-guests bench bench-api bench-launch bench-sg bench-storage bench-imds clean
+all: $(BUILD)/bin/hostd $(BUILD)/bin/hostd-imds $(BUILD)/bin/hostd-imds-pipe
 
 deps:
 	@bash scripts/deps.sh
@@ -76,6 +76,12 @@ $(BUILD)/bin/hostd-imds-pipe: $(BUILD)/obj/metadata/pipe_main.o $(BUILD)/libhost
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
+# The metadata service of the VPCs (metadata/imdsd.h), started by hostd.
+# Only a plain build: ASan's runtime needs calls its seccomp filter forbids.
+$(BUILD)/bin/hostd-imds: $(BUILD)/obj/metadata/imdsd_main.o $(BUILD)/libhostd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/bin/hostd-imds-pipe-san: $(BUILD)/san/metadata/pipe_main.o $(BUILD)/libhostd-san.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
@@ -106,7 +112,7 @@ fuzz: $(FUZZ_BINS)
 
 # Debian's python3 (not a pyenv one first on PATH): its pytest and boto3
 # come from `make deps`.
-integration: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds-pipe $(BUILD)/bin/hostd-imds-pipe-san $(BUILD)/bin/fw-apply tiny-ami
+integration: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds $(BUILD)/bin/hostd-imds-pipe $(BUILD)/bin/hostd-imds-pipe-san $(BUILD)/bin/fw-apply tiny-ami
 	cd tests/integration && HOSTD_BIN=$(CURDIR)/$(BUILD)/bin/hostd-san \
 	  FW_APPLY_BIN=$(CURDIR)/$(BUILD)/bin/fw-apply \
 	  IMDS_PIPE_BIN=$(CURDIR)/$(BUILD)/bin/hostd-imds-pipe-san \
@@ -114,7 +120,7 @@ integration: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds-pipe $(BUILD)/bin/ho
 	  -m "not guests_full" .
 
 # Real-guest suites too slow for every run (tests marked guests_full).
-integration-guests: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds-pipe tiny-ami
+integration-guests: $(BUILD)/bin/hostd-san $(BUILD)/bin/hostd-imds $(BUILD)/bin/hostd-imds-pipe tiny-ami
 	cd tests/integration && HOSTD_BIN=$(CURDIR)/$(BUILD)/bin/hostd-san \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider \
 	  -m guests_full .
@@ -139,7 +145,7 @@ run: deps
 	$(MAKE) tiny-ami
 	bash scripts/run.sh
 
-bench: bench-api bench-launch bench-sg bench-storage
+bench: bench-api bench-launch bench-sg bench-storage bench-imds
 bench-api: deps
 	$(MAKE) all
 	bash bench/api/run.sh
@@ -152,6 +158,9 @@ bench-sg: deps $(BUILD)/bin/fw-apply
 
 bench-storage: deps all
 	bash bench/storage/run.sh
+
+bench-imds: deps all tiny-ami
+	bash bench/imds/run.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -618,6 +618,9 @@ int imdstree_write(struct hostd *h, const char *instance_id)
 			goto out;
 		}
 	}
+	/* The metadata service holds the old tree open: the new one goes to
+	 * it before the old one is removed. */
+	(void)vpcs_imds_push(h, instance_id);
 	rm_rf(next);
 out:
 	if (ret < 0) {

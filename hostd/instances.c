@@ -635,6 +635,7 @@ static void reconcile_one(struct hostd *h, struct work *w)
 			if (cas_state(h, w->id, "shutting-down", "terminated", NULL, NULL) == 0) {
 				release_volumes(h, w->id);
 				enis_release(h, w->id);
+				(void)vpcs_imds_push(h, w->id); /* forgotten by the metadata service */
 			}
 			/* keep the reason the API or the guest gave */
 			store_commit(h->store);
@@ -825,8 +826,26 @@ int instmgr_start(struct hostd *h)
 		}
 	}
 	m->first_pass = true;
-	if (m->imds_pipe[0] && imdsl_start(&h->imdsl, m->imds_pipe, vpcs_imds_lookup, h) < 0)
-		log_err("instance", "cannot start the VPC metadata listener: guests in VPCs get no metadata");
+	{
+		/* The VPCs' metadata service: hostd-imds beside hostd. */
+		char exe[4000], bin[4100] = "hostd-imds";
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		char *slash;
+
+		if (n > 0) {
+			exe[n] = '\0';
+			if ((slash = strrchr(exe, '/')))
+				*slash = '\0';
+			snprintf(bin, sizeof(bin), "%s/hostd-imds", exe);
+		}
+		if (access(bin, X_OK) < 0 || imdsl_start(&h->imdsl, bin) < 0) {
+			log_err("instance", "cannot start %s: guests in VPCs get no metadata", bin);
+		} else {
+			pthread_mutex_lock(&h->lock);
+			(void)vpcs_imds_push_all(h);
+			pthread_mutex_unlock(&h->lock);
+		}
+	}
 	r = vmm_open(&h->vmm, h->cfg->libvirt_uri, h->state_dir, on_event, h);
 	if (r < 0)
 		return r;

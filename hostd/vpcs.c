@@ -13,6 +13,7 @@
 #include "hostd/netsync.h"
 #include "hostd/store.h"
 #include "lib/buf.h"
+#include "lib/cbormsg.h"
 #include "lib/cmd.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -916,28 +917,69 @@ void eni_dns_name(const struct hostd *h, const char *ip, char *out, size_t len)
 	snprintf(out, len, "%s.%s", name, domain);
 }
 
-int vpcs_imds_lookup(void *arg, const char *vpc_id, const char *peer_ip, char *dir, size_t len)
+int vpcs_imds_push(struct hostd *h, const char *instance_id)
 {
-	struct hostd *h = arg;
 	sqlite3_stmt *st;
-	char id[ID_MAX] = "";
-	int n;
+	uint32_t ips[CBORMSG_IPS_MAX];
+	char vpc[ID_MAX] = "", dir[4200], stats[4200];
+	struct imdsl_record rec = { .id = instance_id, .vpc = vpc, .ips = ips, .dir = dir, .stats = stats };
+	int r;
 
-	pthread_mutex_lock(&h->lock);
-	st = store_stmt(h->store, "SELECT e.instance_id FROM enis e JOIN eni_ips i ON i.eni_id = e.id WHERE "
-				  "e.vpc_id = ?1 AND i.ip = ?2 AND e.instance_id IS NOT NULL");
-	if (st) {
-		sqlite3_bind_text(st, 1, vpc_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, peer_ip, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			snprintf(id, sizeof(id), "%s", store_text(st, 0));
-		sqlite3_reset(st);
+	if (!h->imdsl)
+		return 0;
+	/* The primary ENI's VPC first: a guest's addresses are all in it. */
+	st = store_stmt(h->store, "SELECT e.vpc_id, i.ip FROM enis e JOIN eni_ips i ON i.eni_id = e.id JOIN instances n "
+				  "ON n.id = e.instance_id WHERE e.instance_id = ?1 AND n.state != 'terminated' "
+				  "ORDER BY e.device_index, i.is_primary DESC, i.ip");
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, instance_id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW && rec.nips < CBORMSG_IPS_MAX) {
+		uint32_t a;
+
+		if (!vpc[0])
+			snprintf(vpc, sizeof(vpc), "%s", store_text(st, 0));
+		if (!strcmp(vpc, store_text(st, 0)) && ip_parse(store_text(st, 1), &a) == 0)
+			ips[rec.nips++] = a;
 	}
-	pthread_mutex_unlock(&h->lock);
-	if (!id[0])
-		return -ENOENT;
-	n = snprintf(dir, len, "%s/instances/%s/imds", h->state_dir, id);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	sqlite3_reset(st);
+	if (rec.nips == 0) {
+		imdsl_forget(h->imdsl, instance_id);
+		return 0;
+	}
+	if ((r = instance_dir(h, instance_id, dir, sizeof(dir))) < 0)
+		return r;
+	r = snprintf(stats, sizeof(stats), "%s/imds-stats", dir);
+	if (r < 0 || (size_t)r >= sizeof(stats) || strlen(dir) + sizeof("/imds") > sizeof(dir))
+		return -ENAMETOOLONG;
+	strcat(dir, "/imds");
+	return imdsl_push(h->imdsl, &rec);
+}
+
+int vpcs_imds_push_all(struct hostd *h)
+{
+	sqlite3_stmt *st = store_stmt(h->store, "SELECT id FROM instances WHERE state != 'terminated' ORDER BY id");
+	char (*ids)[ID_MAX] = NULL;
+	size_t n = 0;
+	int ret = 0;
+
+	if (!st)
+		return -EIO;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		ids = realloc(ids, (n + 1) * sizeof(*ids));
+		if (!ids)
+			abort();
+		snprintf(ids[n++], ID_MAX, "%s", store_text(st, 0));
+	}
+	sqlite3_reset(st);
+	for (size_t i = 0; i < n; i++) {
+		int r = vpcs_imds_push(h, ids[i]);
+
+		if (r < 0)
+			ret = r;
+	}
+	free(ids);
+	return ret;
 }
 
 int eni_wires(struct hostd *h, const char *instance_id, struct eni_wire *out, size_t max, size_t *n, bool realize)

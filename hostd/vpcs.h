@@ -119,9 +119,13 @@ int vpc_teardown(struct hostd *h, const char *vpc_id);
  * for every VPC (at start). */
 void vpcs_reconcile(struct hostd *h, bool all);
 
-/* imdsl_lookup_fn (net/imdsl.h) for hostd: the instance whose ENI in the
- * VPC has peer_ip; arg is the struct hostd. Takes h->lock itself. */
-int vpcs_imds_lookup(void *arg, const char *vpc_id, const char *peer_ip, char *dir, size_t len);
+/* Tells the metadata service (net/imdsl.h) the instance's VPC, private
+ * addresses and current imds/ tree, or forgets the instance when it is
+ * terminated or has no address. After every rewrite of its tree. With
+ * h->lock held. */
+int vpcs_imds_push(struct hostd *h, const char *instance_id);
+/* vpcs_imds_push for every instance that is not terminated (at start). */
+int vpcs_imds_push_all(struct hostd *h);
 
 /* An instance's ENIs as the reconciler wires them. */
 struct eni_wire {

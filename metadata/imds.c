@@ -939,6 +939,8 @@ static void route(const struct imds_ctx *ctx, const struct req *rq, struct reply
 		serve(ctx, &p, rp);
 	if (rp->status == 200)
 		rp->ttl = left;
+	if (rp->status == 200 && !rq->ntoken && ctx->no_token)
+		*ctx->no_token = true;
 }
 
 ssize_t imds_handle(const struct imds_ctx *ctx, const char *in, size_t len, struct buf *out, bool *close)

@@ -51,6 +51,9 @@ struct imds_ctx {
 	 * new IMDSv2 token, which the caller sends with that IP TTL so it
 	 * cannot travel further (a container behind the guest). */
 	int *token_hops;
+	/* When not NULL: set when the response is a 200 to a request without
+	 * a token (IMDSv1): CloudWatch's MetadataNoToken counts these. */
+	bool *no_token;
 };
 
 /* Handles the first request in in[0..len) and appends the response to out.

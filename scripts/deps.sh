@@ -14,9 +14,14 @@ PKGS=(
   # qemu:///system test), virsh for the launch benchmark, JPEG screenshots
   libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
   libjpeg62-turbo-dev libpng-dev
+  # hostd-imds: CBOR messages with hostd, its seccomp allow-list
+  libcbor-dev libseccomp-dev
   # the Debian AMI (images/debian): debootstrap, GRUB for BIOS, the smoke test
   debootstrap debian-archive-keyring grub-pc-bin
   wrk
+  # bench/imds: the peer the metadata service is compared with (binary only,
+  # run with its own temporary config; no system service is used)
+  nginx-light
   # net/firewall: iptables-restore and ebtables-restore (the nf_tables
   # ebtables comes with iptables; the `ebtables` package is the legacy one),
   # ipset, sysctl in the VPC namespace; ping for the namespace tests
