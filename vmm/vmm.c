@@ -147,7 +147,12 @@ static int write_embed_conf(const char *root)
 				   /* QEMU's own seccomp filter (spawn=deny) would kill
 				    * a guest whose metadata NIC starts the per-connection
 				    * responder; VPC networking will replace that NIC. */
-				   "seccomp_sandbox = 0\n";
+				   "seccomp_sandbox = 0\n"
+				   /* No per-VM cgroups: hostd sets no cgroup tunables
+				    * (EBS limits are QEMU's own throttling), and a guest
+				    * in libvirt's cgroups booted 1.5-2 s slower under TCG
+				    * here (the cpu controller; bench/README.md). */
+				   "cgroup_controllers = [ ]\n";
 	char dir[4200], path[4300], tmp[4400];
 	int fd, ret = 0;
 
