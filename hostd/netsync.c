@@ -398,15 +398,9 @@ void netsync_vpc(struct hostd *h, const char *vpc_id)
 
 void netsync_instance(struct hostd *h, const char *instance_id)
 {
-	sqlite3_stmt *st = store_stmt(h->store, "SELECT DISTINCT vpc_id FROM enis WHERE instance_id = ?");
 	char vpcs[8][ID_MAX];
-	size_t n = 0;
+	size_t n = instance_vpcs(h, instance_id, vpcs, 8);
 
-	if (!st)
-		return;
-	sqlite3_bind_text(st, 1, instance_id, -1, SQLITE_STATIC);
-	while (n < 8 && sqlite3_step(st) == SQLITE_ROW)
-		snprintf(vpcs[n++], ID_MAX, "%s", store_text(st, 0));
 	for (size_t i = 0; i < n; i++)
 		netsync_vpc(h, vpcs[i]);
 }

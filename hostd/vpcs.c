@@ -702,18 +702,25 @@ int vpc_refresh_due(struct hostd *h, const char *vpc_id)
 	return ret;
 }
 
-void vpc_refresh_later_instance(struct hostd *h, const char *instance_id)
+size_t instance_vpcs(struct hostd *h, const char *instance_id, char out[][ID_MAX], size_t max)
 {
 	sqlite3_stmt *st = store_stmt(h->store, "SELECT DISTINCT vpc_id FROM enis WHERE instance_id = ?1");
-	char vpcs[8][ID_MAX];     /* at most 8 ENIs per instance */
 	size_t n = 0;
 
 	if (!st)
-		return;
+		return 0;
 	sqlite3_bind_text(st, 1, instance_id, -1, SQLITE_STATIC);
-	while (n < 8 && sqlite3_step(st) == SQLITE_ROW)
-		snprintf(vpcs[n++], ID_MAX, "%s", store_text(st, 0));
+	while (n < max && sqlite3_step(st) == SQLITE_ROW)
+		snprintf(out[n++], ID_MAX, "%s", store_text(st, 0));
 	sqlite3_reset(st);
+	return n;
+}
+
+void vpc_refresh_later_instance(struct hostd *h, const char *instance_id)
+{
+	char vpcs[8][ID_MAX];     /* at most 8 ENIs per instance */
+	size_t n = instance_vpcs(h, instance_id, vpcs, 8);
+
 	for (size_t i = 0; i < n; i++)
 		vpc_refresh_later(h, vpcs[i]);
 }

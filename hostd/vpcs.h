@@ -108,6 +108,8 @@ int vpc_refresh_hosts(struct hostd *h, const char *vpc_id, bool removed);
  * asked-for refresh happens even when no launch comes. */
 void vpc_refresh_later(struct hostd *h, const char *vpc_id);
 int vpc_refresh_due(struct hostd *h, const char *vpc_id);
+/* The distinct VPCs the instance has ENIs in, at most max; how many. */
+size_t instance_vpcs(struct hostd *h, const char *instance_id, char out[][ID_MAX], size_t max);
 /* vpc_refresh_later for every VPC the instance has an ENI in. */
 void vpc_refresh_later_instance(struct hostd *h, const char *instance_id);
 /* Host side teardown (rows are the caller's business). */
